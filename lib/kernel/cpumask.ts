@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// include/linux/cpumask.h and lib/cpumask.c: CPU masks.
+//
+// A cpumask holds nr_cpu_ids bits. The usual operations have their kernel
+// names and argument order (destination first).
+
+import { K } from "./kernel.ts";
+import { bitmap_hex, bitmap_list, type Bitmap } from "./vsprintf.ts";
+import { EINVAL, EOVERFLOW } from "./errno.ts";
+
+export class cpumask implements Bitmap {
+  readonly bits: Uint32Array;
+  constructor(readonly nbits: number = nr_cpu_ids()) {
+    this.bits = new Uint32Array(Math.max(1, Math.ceil(nbits / 32)));
+  }
+  test(cpu: number): boolean {
+    return cpu >= 0 && cpu < this.nbits && (this.bits[cpu >>> 5]! & (1 << (cpu & 31))) !== 0;
+  }
+  /** "0-3,8", for diagnostics. */
+  toString(): string {
+    return bitmap_list(this, this.nbits);
+  }
+}
+
+export type cpumask_var_t = cpumask;
+
+export function nr_cpu_ids(): number {
+  return K.sim.cpus.length;
+}
+
+export function zalloc_cpumask_var(): cpumask {
+  return new cpumask();
+}
+export const alloc_cpumask_var = zalloc_cpumask_var;
+
+export function cpumask_set_cpu(cpu: number, m: cpumask): void {
+  if (cpu >= 0 && cpu < m.nbits) m.bits[cpu >>> 5]! |= 1 << (cpu & 31);
+}
+export function cpumask_clear_cpu(cpu: number, m: cpumask): void {
+  if (cpu >= 0 && cpu < m.nbits) m.bits[cpu >>> 5]! &= ~(1 << (cpu & 31));
+}
+export function cpumask_test_cpu(cpu: number, m: cpumask): boolean {
+  return m.test(cpu);
+}
+export function cpumask_clear(m: cpumask): void {
+  m.bits.fill(0);
+}
+export function cpumask_setall(m: cpumask): void {
+  for (let i = 0; i < m.nbits; i++) cpumask_set_cpu(i, m);
+}
+export function cpumask_copy(dst: cpumask, src: cpumask): void {
+  dst.bits.set(src.bits.subarray(0, dst.bits.length));
+}
+/** Returns true if the result is non-empty. */
+export function cpumask_and(dst: cpumask, a: cpumask, b: cpumask): boolean {
+  let any = 0;
+  for (let i = 0; i < dst.bits.length; i++) any |= dst.bits[i] = (a.bits[i] ?? 0) & (b.bits[i] ?? 0);
+  return any !== 0;
+}
+export function cpumask_or(dst: cpumask, a: cpumask, b: cpumask): void {
+  for (let i = 0; i < dst.bits.length; i++) dst.bits[i] = (a.bits[i] ?? 0) | (b.bits[i] ?? 0);
+}
+export function cpumask_andnot(dst: cpumask, a: cpumask, b: cpumask): boolean {
+  let any = 0;
+  for (let i = 0; i < dst.bits.length; i++) any |= dst.bits[i] = (a.bits[i] ?? 0) & ~(b.bits[i] ?? 0);
+  return any !== 0;
+}
+export function cpumask_empty(m: cpumask): boolean {
+  return m.bits.every((w) => w === 0);
+}
+export function cpumask_equal(a: cpumask, b: cpumask): boolean {
+  for (let i = 0; i < Math.max(a.bits.length, b.bits.length); i++) if ((a.bits[i] ?? 0) !== (b.bits[i] ?? 0)) return false;
+  return true;
+}
+export function cpumask_intersects(a: cpumask, b: cpumask): boolean {
+  for (let i = 0; i < a.bits.length; i++) if ((a.bits[i]! & (b.bits[i] ?? 0)) !== 0) return true;
+  return false;
+}
+export function cpumask_subset(a: cpumask, b: cpumask): boolean {
+  for (let i = 0; i < a.bits.length; i++) if ((a.bits[i]! & ~(b.bits[i] ?? 0)) !== 0) return false;
+  return true;
+}
+export function cpumask_weight(m: cpumask): number {
+  let n = 0;
+  for (let i = 0; i < m.nbits; i++) if (m.test(i)) n++;
+  return n;
+}
+/** First set CPU, or nr_cpu_ids when empty. */
+export function cpumask_first(m: cpumask): number {
+  for (let i = 0; i < m.nbits; i++) if (m.test(i)) return i;
+  return m.nbits;
+}
+/** Next set CPU after `n` (n = -1 for the first), or nr_cpu_ids. */
+export function cpumask_next(n: number, m: cpumask): number {
+  for (let i = n + 1; i < m.nbits; i++) if (m.test(i)) return i;
+  return m.nbits;
+}
+export function cpumask_first_and(a: cpumask, b: cpumask): number {
+  for (let i = 0; i < a.nbits; i++) if (a.test(i) && b.test(i)) return i;
+  return a.nbits;
+}
+export const cpumask_any = cpumask_first;
+export const cpumask_any_and = cpumask_first_and;
+export function cpumask_last(m: cpumask): number {
+  for (let i = m.nbits - 1; i >= 0; i--) if (m.test(i)) return i;
+  return m.nbits;
+}
+/** for_each_cpu(cpu, mask) */
+export function* for_each_cpu(m: cpumask): Generator<number> {
+  for (let i = 0; i < m.nbits; i++) if (m.test(i)) yield i;
+}
+
+/** cpumask_of(cpu): a mask with only `cpu` set. */
+export function cpumask_of(cpu: number): cpumask {
+  const m = new cpumask();
+  cpumask_set_cpu(cpu, m);
+  return m;
+}
+
+/** A mask of the listed CPUs (irqlab convenience for tests). */
+export function cpumask_from(cpus: Iterable<number>): cpumask {
+  const m = new cpumask();
+  for (const c of cpus) cpumask_set_cpu(c, m);
+  return m;
+}
+
+interface Masks {
+  online: cpumask;
+  possible: cpumask;
+  present: cpumask;
+  active: cpumask;
+}
+
+function masks(): Masks {
+  return K.state("cpumasks", () => {
+    const all = new cpumask();
+    cpumask_setall(all);
+    const online = new cpumask();
+    const present = new cpumask();
+    const active = new cpumask();
+    cpumask_copy(online, all);
+    cpumask_copy(present, all);
+    cpumask_copy(active, all);
+    return { online, possible: all, present, active };
+  });
+}
+
+export function cpu_online_mask(): cpumask {
+  return masks().online;
+}
+export function cpu_possible_mask(): cpumask {
+  return masks().possible;
+}
+export function cpu_present_mask(): cpumask {
+  return masks().present;
+}
+export function cpu_active_mask(): cpumask {
+  return masks().active;
+}
+export function cpu_online(cpu: number): boolean {
+  return masks().online.test(cpu);
+}
+export function num_online_cpus(): number {
+  return cpumask_weight(masks().online);
+}
+
+/** Set a CPU's online bit (the hotplug machinery does this). */
+export function set_cpu_online(cpu: number, online: boolean): void {
+  if (online) cpumask_set_cpu(cpu, masks().online);
+  else cpumask_clear_cpu(cpu, masks().online);
+  K.sim.cpus[cpu]!.online = online;
+}
+
+export function set_cpu_active(cpu: number, active: boolean): void {
+  if (active) cpumask_set_cpu(cpu, masks().active);
+  else cpumask_clear_cpu(cpu, masks().active);
+}
+
+/** cpumask_local_spread(i, node): the i-th online CPU, wrapping (single NUMA node). */
+export function cpumask_local_spread(i: number, _node: number): number {
+  const online = [...for_each_cpu(masks().online)];
+  return online[i % online.length] ?? 0;
+}
+
+/** "%*pb" text of a mask. */
+export function cpumask_pr_hex(m: cpumask): string {
+  return bitmap_hex(m, m.nbits);
+}
+
+/** "%*pbl" text of a mask. */
+export function cpumask_pr_list(m: cpumask): string {
+  return bitmap_list(m, m.nbits);
+}
+
+// lib/bitmap-str.c: bitmap_parse() (hex, comma-separated 32-bit groups)
+export function cpumask_parse(buf: string, dst: cpumask): number {
+  const s = buf.trim();
+  if (s.length === 0) return -EINVAL;
+  const groups = s.split(",");
+  const tmp = new cpumask(dst.nbits);
+  let bit = 0;
+  for (let g = groups.length - 1; g >= 0; g--, bit += 32) {
+    const grp = groups[g]!;
+    if (!/^[0-9a-fA-F]{1,8}$/.test(grp)) return -EINVAL;
+    const v = parseInt(grp, 16);
+    for (let b = 0; b < 32; b++) {
+      if (v & (1 << b)) {
+        if (bit + b >= dst.nbits) return -EOVERFLOW;
+        cpumask_set_cpu(bit + b, tmp);
+      }
+    }
+  }
+  cpumask_copy(dst, tmp);
+  return 0;
+}
+
+// lib/bitmap-str.c: bitmap_parselist() ("0-3,8", with optional ":used/group" not supported)
+export function cpulist_parse(buf: string, dst: cpumask): number {
+  const s = buf.trim();
+  const tmp = new cpumask(dst.nbits);
+  if (s.length > 0) {
+    for (const part of s.split(",")) {
+      const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+      if (!m) return -EINVAL;
+      const a = Number(m[1]);
+      const b = m[2] !== undefined ? Number(m[2]) : a;
+      if (b < a) return -EINVAL;
+      if (b >= dst.nbits) return -ERANGE_CPULIST;
+      for (let c = a; c <= b; c++) cpumask_set_cpu(c, tmp);
+    }
+  }
+  cpumask_copy(dst, tmp);
+  return 0;
+}
+
+/** bitmap_parselist() reports an out-of-range CPU with -ERANGE. */
+const ERANGE_CPULIST = 34;

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// A simulated machine: CPUs, the kernel, and (as later layers arrive) RAM,
+// the IOMMU, PCI and devices. `createMachine()` boots it; `m.run()` runs a
+// task on CPU0 in process context and drives the simulation until it and
+// everything it started have settled.
+
+import { Sim, SimulatorError, MachineStopped } from "./sim/sim.ts";
+import { strategyFromSpec, type Strategy } from "./sim/strategy.ts";
+import { TraceRecorder, type TraceRecord } from "./sim/trace.ts";
+import { DEFAULT_CONFIG, set_current_kernel, type Kernel, type KernelConfig, type Splat } from "./kernel/kernel.ts";
+import { start_kernel } from "./kernel/boot.ts";
+import { alloc_pid, task_struct } from "./kernel/sched.ts";
+import { format_dmesg } from "./kernel/printk.ts";
+import { msleep } from "./kernel/delay.ts";
+
+export interface MachineOptions {
+  /** Number of CPUs (default 4). */
+  cpus?: number;
+  /** Seed of every random choice of the run (default 1). */
+  seed?: number;
+  /** Scheduling strategy: "fifo" (default), "random" (seeded by `seed`), "random:N", or an object. */
+  strategy?: string | Strategy;
+  /** Record the trace bus from boot (default true). Off, the hot paths pay nothing for tracing. */
+  trace?: boolean;
+  /** Kernel configuration overrides. */
+  config?: Partial<KernelConfig>;
+  /** Virtual-time bound of one m.run() in ns (default 600 s). */
+  runLimitNs?: number;
+  /** Kernel command line (shown in dmesg). */
+  cmdline?: string;
+}
+
+export interface RunOptions {
+  /** Virtual-time bound of this run in ns. */
+  limitNs?: number;
+  /** CPU the task starts on (default 0). */
+  cpu?: number;
+  /** Task name (default "insmod"). */
+  comm?: string;
+}
+
+/** A splat the test did not declare with expectSplat(). */
+export class UnexpectedSplatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UnexpectedSplatError";
+  }
+}
+
+const KNOWN_OPTIONS = new Set(["cpus", "seed", "strategy", "trace", "config", "runLimitNs", "cmdline"]);
+
+let active: Machine | null = null;
+
+export class Machine {
+  /** Machines created since the last reset (the test harness checks them for splats). */
+  static readonly created: Machine[] = [];
+
+  readonly sim: Sim;
+  readonly kernel: Kernel;
+  readonly recorder: TraceRecorder;
+  readonly options: Required<Pick<MachineOptions, "cpus" | "seed" | "runLimitNs">>;
+  private reportedSplats = 0;
+  private running = false;
+
+  constructor(opts: MachineOptions = {}) {
+    for (const k of Object.keys(opts)) {
+      if (!KNOWN_OPTIONS.has(k)) throw new SimulatorError(`createMachine: unknown option "${k}"`);
+    }
+    const cpus = opts.cpus ?? 4;
+    const seed = opts.seed ?? 1;
+    if (!Number.isInteger(seed) || seed < 0) throw new SimulatorError(`createMachine: seed must be a non-negative integer, got ${String(seed)}`);
+    const strategy = strategyFromSpec(opts.strategy, seed);
+    this.sim = new Sim({ cpus, seed, strategy });
+    this.options = { cpus, seed, runLimitNs: opts.runLimitNs ?? 600e9 };
+    this.recorder = new TraceRecorder(this.sim.trace);
+    if (opts.trace ?? true) this.recorder.start();
+    const config = { ...DEFAULT_CONFIG, ...(opts.config ?? {}) };
+    this.kernel = start_kernel(this.sim, config, opts.cmdline ?? "console=ttyS0 irqlab");
+    Machine.created.push(this);
+  }
+
+  /** Make this machine the one whose kernel code runs. */
+  activate(): void {
+    if (active && active !== this && active.running) {
+      throw new SimulatorError("irqlab: another machine is running; run machines one at a time");
+    }
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the one machine whose code runs
+    active = this;
+    set_current_kernel(this.kernel);
+  }
+
+  /** Run `body` as a task in process context on CPU0 and drive the machine until everything settles. */
+  async run<T>(body: () => Promise<T> | T, opts: RunOptions = {}): Promise<T> {
+    this.activate();
+    const sim = this.sim;
+    if (sim.stopped) throw new MachineStopped(`machine already stopped: ${sim.stopped.message}`);
+    if (this.running) throw new SimulatorError("irqlab: m.run() called while the machine is running");
+    const cpu = sim.cpus[opts.cpu ?? 0];
+    if (!cpu) throw new SimulatorError(`m.run: no CPU ${String(opts.cpu)}`);
+    this.running = true;
+    const t = new task_struct(alloc_pid(), opts.comm ?? "insmod", cpu, async () => body());
+    sim.addTask(t, true);
+    const span = opts.limitNs ?? this.options.runLimitNs;
+    const limit = sim.now + span;
+    try {
+      await sim.drive({
+        done: () => t.done && sim.suspendedFrames().length === 0 && !sim.eq.hasWork,
+        limit,
+        onLimit: () => {
+          throw new SimulatorError(
+            `m.run(): not settled after ${span / 1e9} s of virtual time` +
+              (t.done ? " (the body finished; other work is still pending)" : "") +
+              `\n${this.describeBlocked()}`,
+          );
+        },
+        onDeadlock: () => {
+          throw new SimulatorError(`m.run(): the body can never finish, nothing else can run\n${this.describeBlocked()}`);
+        },
+      });
+    } finally {
+      this.running = false;
+    }
+    if (t.error !== undefined) throw t.error instanceof Error ? t.error : new Error(`task body threw ${JSON.stringify(t.error)}`);
+    const failure = sim.failures.find((f) => f.task !== t);
+    if (failure) {
+      const e = failure.error;
+      throw e instanceof Error ? e : new Error(String(e));
+    }
+    this.checkSplats();
+    return t.result as T;
+  }
+
+  /** Advance virtual time by `ns` with no task of the caller (devices and timers run). */
+  async idle(ns: number): Promise<void> {
+    const sim = this.sim;
+    const until = sim.now + ns;
+    await this.run(async () => {
+      const ms = Math.max(0, (until - sim.now) / 1e6);
+      if (ms > 0) await msleep(ms);
+    }, { comm: "irqlab-idle" });
+  }
+
+  /** Run synchronous code as if on `cpu` (default 0), outside any task: a back door for tests. */
+  enter<T>(fn: () => T, cpu = 0): T {
+    this.activate();
+    return this.sim.on(this.sim.cpus[cpu]!, fn);
+  }
+
+  describeBlocked(): string {
+    const lines: string[] = [];
+    for (const t of this.sim.tasks) {
+      const kt = t as task_struct;
+      if (t.state === "blocked" && kt.waitingOn && !/^(softirqs|worker_thread idle)$/.test(kt.waitingOn)) {
+        lines.push(`  ${kt.comm}/${kt.pid} on CPU${t.cpu.id} blocked in ${kt.waitingOn}`);
+      }
+    }
+    return lines.length ? `blocked tasks:\n${lines.join("\n")}` : "no blocked tasks";
+  }
+
+  /** The kernel log, as `dmesg` prints it. */
+  dmesg(): string {
+    return format_dmesg(this.kernel.log);
+  }
+
+  /** Every recorded trace event. */
+  trace(): readonly TraceRecord[] {
+    return this.recorder.records;
+  }
+
+  get now(): number {
+    return this.sim.now;
+  }
+
+  splats(): readonly Splat[] {
+    return this.kernel.splats;
+  }
+
+  /**
+   * Declare that a splat whose title matches `pattern` is expected (up to
+   * `count` times, default 1; Infinity for any number).
+   */
+  expectSplat(pattern: RegExp, count = 1): void {
+    this.kernel.expectations.push({ pattern, remaining: count, matched: 0 });
+  }
+
+  /** Splats nobody declared, not yet reported. */
+  unexpectedSplats(): Splat[] {
+    return this.kernel.splats.slice(this.reportedSplats).filter((s) => !s.expected);
+  }
+
+  /** Throw if a splat happened that the test did not expect. */
+  checkSplats(): void {
+    const bad = this.unexpectedSplats();
+    this.reportedSplats = this.kernel.splats.length;
+    if (bad.length === 0) return;
+    const first = bad[0]!;
+    const excerpt = format_dmesg(this.kernel.log.filter((r) => r.seq >= first.firstSeq).slice(0, 60));
+    throw new UnexpectedSplatError(
+      `unexpected kernel splat${bad.length > 1 ? `s (${bad.length})` : ""}: ${bad.map((s) => s.title).join("; ")}\n${excerpt}`,
+    );
+  }
+}
+
+/** Boot a machine. */
+export async function createMachine(opts: MachineOptions = {}): Promise<Machine> {
+  const m = new Machine(opts);
+  // let the boot threads (ksoftirqd, ...) reach their first sleep
+  await m.run(() => undefined, { comm: "init" });
+  return m;
+}

@@ -22,6 +22,12 @@ export interface KernelConfig {
   release: string;
   /** dmi_get_system_info() line of "Hardware name:". */
   hardware_name: string;
+  /** "noirqdebug" boot option: no spurious-interrupt detection. */
+  noirqdebug: boolean;
+  /** "irqfixup" (1) / "irqpoll" (2) boot options. */
+  irqfixup: number;
+  /** "threadirqs" boot option: force_irqthreads(). */
+  threadirqs: boolean;
 }
 
 export const DEFAULT_CONFIG: KernelConfig = {
@@ -32,6 +38,9 @@ export const DEFAULT_CONFIG: KernelConfig = {
   debug_atomic_sleep: true,
   release: "6.18.0-irqlab",
   hardware_name: "irqlab virtual machine, BIOS irqlab 01/01/2026",
+  noirqdebug: false,
+  irqfixup: 0,
+  threadirqs: false,
 };
 
 /** One line of the kernel log. */

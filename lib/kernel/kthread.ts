@@ -93,8 +93,8 @@ export async function kthread_stop(t: task_struct): Promise<number> {
   return kt.result;
 }
 
-/** set_cpus_allowed_ptr() for a task that is not running: move it to `cpu`. */
+/** set_cpus_allowed_ptr() to one CPU: a running task moves when it next sleeps. */
 export function set_task_cpu(t: task_struct, cpu: number): void {
-  if (t.cpu.id === cpu || K.sim.running === t) return;
+  if (t.cpu.id === cpu) return;
   K.sim.migrate(t, K.sim.cpus[cpu]!);
 }

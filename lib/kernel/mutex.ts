@@ -33,8 +33,11 @@ export function mutex_is_locked(m: mutex): boolean {
   return m.owner !== null;
 }
 
-// kernel/locking/mutex.c: __mutex_lock_common()
-export async function mutex_lock(m: mutex, subclass = 0): Promise<void> {
+/**
+ * kernel/locking/mutex.c: __mutex_lock_common(). Returns nothing when the
+ * lock was free, or the promise of the sleep: kernel code awaits only then.
+ */
+export function __mutex_lock(m: mutex, subclass = 0): Promise<void> | void {
   might_sleep("kernel/locking/mutex.c", MUTEX_MIGHT_SLEEP_LINE);
   lock_acquire(m.dep_map, m, subclass, false);
   const me = current();
@@ -42,6 +45,10 @@ export async function mutex_lock(m: mutex, subclass = 0): Promise<void> {
     m.owner = me;
     return;
   }
+  return mutex_lock_slowpath(m, me);
+}
+
+async function mutex_lock_slowpath(m: mutex, me: task_struct): Promise<void> {
   m.waiters.push(me);
   for (;;) {
     set_current_state(TASK_UNINTERRUPTIBLE);
@@ -50,6 +57,12 @@ export async function mutex_lock(m: mutex, subclass = 0): Promise<void> {
     await schedule();
   }
   set_current_state(0);
+}
+
+/** mutex_lock(): may sleep. */
+export async function mutex_lock(m: mutex, subclass = 0): Promise<void> {
+  const p = __mutex_lock(m, subclass);
+  if (p) await p;
 }
 
 /** mutex_lock_nested(lock, subclass) */

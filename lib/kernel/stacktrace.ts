@@ -30,6 +30,7 @@ const HIDDEN = new Set([
   "spin_acquire",
   "mutex_acquire",
   "report_splat",
+  "chip_cb",
   "__might_resched_report",
   "__might_sleep",
   "might_sleep",

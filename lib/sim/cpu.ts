@@ -53,6 +53,8 @@ export class SimTask {
   readySeq = 0;
   /** Human-readable description of what a blocked task waits on. */
   waitingOn = "";
+  /** CPU to move to when the task next leaves its CPU (set_cpus_allowed_ptr() on a running task). */
+  nextCpu: SimCpu | null = null;
 
   constructor(
     readonly label: string,

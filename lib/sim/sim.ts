@@ -417,10 +417,10 @@ export class Sim {
     return false;
   }
 
-  /** Move a task that is not running to another CPU. */
+  /** Move a task to another CPU (a running task moves when it next leaves its CPU). */
   migrate(t: SimTask, cpu: SimCpu): void {
-    if (t === this.running) throw new SimulatorError("irqlab: cannot migrate the running task");
-    t.cpu = cpu;
+    if (t === this.running) t.nextCpu = cpu;
+    else t.cpu = cpu;
   }
 
   /**
@@ -456,6 +456,10 @@ export class Sim {
     this.running = null;
     this.hooks.taskSwitched?.(t);
     this.kick(cpu);
+    if (t.nextCpu) {
+      t.cpu = t.nextCpu;
+      t.nextCpu = null;
+    }
   }
 
   private signalPark(): void {

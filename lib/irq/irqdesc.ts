@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// kernel/irq/irqdesc.c and include/linux/irqdesc.h: interrupt descriptors,
+// their sparse allocation and lookup, kstat counts and the generic entry
+// points into flow handlers.
+
+import type { Frame, Wait } from "../sim/cpu.ts";
+import { K } from "../kernel/kernel.ts";
+import { cpumask, cpumask_copy, cpumask_empty, cpu_possible_mask, nr_cpu_ids } from "../kernel/cpumask.ts";
+import { raw_spinlock_t, raw_spin_lock_irqsave, raw_spin_unlock_irqrestore } from "../kernel/spinlock.ts";
+import { mutex } from "../kernel/mutex.ts";
+import { init_waitqueue_head, type wait_queue_head } from "../kernel/wait.ts";
+import { EEXIST, EINVAL, ENOMEM, EPERM } from "../kernel/errno.ts";
+import { WARN_ON_ONCE } from "../kernel/bug.ts";
+import { in_hardirq } from "../kernel/context.ts";
+import { drive_sync } from "../kernel/frame.ts";
+import {
+  irq_common_data,
+  irq_data,
+  IRQD_AFFINITY_MANAGED,
+  IRQD_AFFINITY_SET,
+  IRQD_IRQ_DISABLED,
+  IRQD_IRQ_MASKED,
+  IRQD_MANAGED_SHUTDOWN,
+  irqd_is_handle_enforce_irqctx,
+  type irq_chip,
+} from "./irq.ts";
+import type { irqaction, irq_affinity_desc, irq_affinity_notify } from "./interrupt.ts";
+import { _IRQ_DEFAULT_INIT_FLAGS, irq_settings_is_per_cpu_devid } from "./internals.ts";
+import { no_irq_chip } from "./dummychip.ts";
+import { handle_bad_irq } from "./handle.ts";
+import { __irq_resolve_mapping, type irq_domain } from "./irqdomain.ts";
+
+/** A flow handler: runs in hardirq context; may return a frame that suspends. */
+export type irq_flow_handler_t = (desc: irq_desc) => Frame | void;
+
+/** struct irq_desc */
+export class irq_desc {
+  readonly irq_common_data: irq_common_data;
+  readonly irq_data: irq_data;
+  /** Per-CPU interrupt counts (kstat_irqs). */
+  readonly kstat_irqs: Uint32Array;
+  handle_irq: irq_flow_handler_t = handle_bad_irq;
+  action: irqaction | null = null;
+  status_use_accessors = 0;
+  /** desc->istate: IRQS_* */
+  istate = 0;
+  depth = 1;
+  wake_depth = 0;
+  tot_count = 0;
+  irq_count = 0;
+  last_unhandled = 0;
+  irqs_unhandled = 0;
+  threads_handled = 0;
+  threads_handled_last = 0;
+  readonly lock = new raw_spinlock_t("&irq_desc_lock_class");
+  percpu_enabled: cpumask | null = null;
+  percpu_affinity: cpumask | null = null;
+  affinity_hint: cpumask | null = null;
+  affinity_notify: irq_affinity_notify | null = null;
+  readonly pending_mask: cpumask;
+  threads_oneshot = 0;
+  threads_active = 0;
+  readonly wait_for_threads: wait_queue_head;
+  nr_actions = 0;
+  no_suspend_depth = 0;
+  cond_suspend_depth = 0;
+  force_resume_depth = 0;
+  /** /proc/irq/N exists. */
+  dir = false;
+  readonly request_mutex = new mutex("&desc->request_mutex");
+  parent_irq = 0;
+  /** Flow-handler name shown in /proc/interrupts ("edge", "fasteoi", ...). */
+  name: string | null = null;
+  /** debugfs "device:" line. */
+  dev_name: string | null = null;
+  /** Module reference (try_module_get() target); irqlab has no modules. */
+  owner: unknown = null;
+
+  constructor(readonly irq: number, nbits: number) {
+    this.irq_common_data = new irq_common_data(nbits);
+    this.irq_data = new irq_data(irq, this.irq_common_data, no_irq_chip);
+    this.kstat_irqs = new Uint32Array(nbits);
+    this.pending_mask = new cpumask(nbits);
+    this.wait_for_threads = init_waitqueue_head("desc->wait_for_threads");
+  }
+}
+
+/* for_each_action_of_desc() */
+export function* for_each_action_of_desc(desc: irq_desc): Generator<irqaction> {
+  for (let a = desc.action; a; a = a.next) yield a;
+}
+
+interface DescTable {
+  descs: Map<number, irq_desc>;
+  allocated: Uint8Array;
+  nr_irqs: number;
+  /** Lowest number known to be free (search start). */
+  firstFree: number;
+  /** arch_dynirq_lower_bound(): x86 hands out dynamic irqs above the GSIs. */
+  dynirq_lower: number;
+}
+
+/** IRQ_BITMAP_BITS: the largest irq number + 1 irqlab can allocate. */
+export const IRQ_BITMAP_BITS = 1 << 21;
+
+function table(): DescTable {
+  return K.state("irq_desc_table", () => {
+    const n = nr_cpu_ids();
+    // arch/x86/kernel/apic/vector.c: arch_probe_nr_irqs() with gsi_top 24 and 16 legacy irqs
+    const gsi_top = 24;
+    let nr = gsi_top + 16 + 8 * n + gsi_top * 16;
+    nr = Math.min(nr, 256 * n);
+    return { descs: new Map(), allocated: new Uint8Array(1 << 12), nr_irqs: nr, firstFree: 1, dynirq_lower: gsi_top };
+  });
+}
+
+/** nr_irqs: the current size of the irq number space (grows on demand). */
+export function nr_irqs(): number {
+  return table().nr_irqs;
+}
+
+/** Set the lowest dynamically allocated irq number (arch_dynirq_lower_bound()). */
+export function set_arch_dynirq_lower_bound(from: number): void {
+  table().dynirq_lower = from;
+}
+
+export function irq_to_desc(irq: number): irq_desc | null {
+  return table().descs.get(irq) ?? null;
+}
+
+export function irq_desc_get_irq_data(desc: irq_desc): irq_data {
+  return desc.irq_data;
+}
+export function irq_desc_get_chip(desc: irq_desc): irq_chip {
+  return desc.irq_data.chip;
+}
+export function irq_desc_get_handler_data<T = unknown>(desc: irq_desc): T {
+  return desc.irq_common_data.handler_data as T;
+}
+export function irq_desc_get_irq(desc: irq_desc): number {
+  return desc.irq_data.irq;
+}
+export function irq_get_irq_data(irq: number): irq_data | null {
+  return irq_to_desc(irq)?.irq_data ?? null;
+}
+export function irq_get_chip(irq: number): irq_chip | null {
+  return irq_to_desc(irq)?.irq_data.chip ?? null;
+}
+export function irq_get_chip_data<T = unknown>(irq: number): T | null {
+  return (irq_to_desc(irq)?.irq_data.chip_data as T | undefined) ?? null;
+}
+export function irq_get_handler_data<T = unknown>(irq: number): T | null {
+  return (irq_to_desc(irq)?.irq_common_data.handler_data as T | undefined) ?? null;
+}
+export function irq_desc_has_action(desc: irq_desc): boolean {
+  return desc.action !== null;
+}
+export function irq_desc_is_chained(desc: irq_desc): boolean {
+  return desc.action !== null && desc.action.handler === chained_action_handler;
+}
+
+/** The sentinel handler of chained_action (kernel/irq/chip.c: bad_chained_irq()). */
+export function chained_action_handler(_irq: number, _dev_id: unknown): number {
+  return 0;
+}
+
+// kernel/irq/irqdesc.c: desc_set_defaults()
+function desc_set_defaults(desc: irq_desc, node: number, affinity: cpumask | null): void {
+  desc.irq_common_data.handler_data = null;
+  desc.irq_common_data.msi_desc = null;
+  desc.irq_data.chip = no_irq_chip;
+  desc.irq_data.chip_data = null;
+  desc.irq_common_data.state_use_accessors = IRQD_IRQ_DISABLED | IRQD_IRQ_MASKED;
+  desc.status_use_accessors = _IRQ_DEFAULT_INIT_FLAGS;
+  desc.handle_irq = handle_bad_irq;
+  desc.depth = 1;
+  desc.irq_count = 0;
+  desc.irqs_unhandled = 0;
+  desc.tot_count = 0;
+  desc.name = null;
+  desc.owner = null;
+  desc.kstat_irqs.fill(0);
+  desc.irq_common_data.node = node;
+  cpumask_copy(desc.irq_common_data.affinity, affinity ?? cpu_possible_mask());
+  cpumask_copy(desc.irq_common_data.effective_affinity, new cpumask(nr_cpu_ids()));
+}
+
+function ensureBits(t: DescTable, n: number): void {
+  if (n <= t.allocated.length) return;
+  let size = t.allocated.length;
+  while (size < n) size *= 2;
+  const a = new Uint8Array(Math.min(size, IRQ_BITMAP_BITS));
+  a.set(t.allocated);
+  t.allocated = a;
+}
+
+/** First free range of `cnt` numbers at or after `from`, or -1. */
+function find_free_area(t: DescTable, from: number, cnt: number): number {
+  let start = Math.max(from, t.firstFree);
+  if (from > t.firstFree) start = from;
+  for (;;) {
+    if (start + cnt > IRQ_BITMAP_BITS) return -1;
+    ensureBits(t, start + cnt);
+    let ok = true;
+    for (let i = 0; i < cnt; i++) {
+      if (t.allocated[start + i]) {
+        start = start + i + 1;
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return start;
+  }
+}
+
+// kernel/irq/irqdesc.c: alloc_descs()
+function alloc_descs(start: number, cnt: number, node: number, affinity: readonly irq_affinity_desc[] | null): number {
+  const t = table();
+  if (affinity) {
+    for (let i = 0; i < cnt; i++) if (cpumask_empty(affinity[i]!.mask)) return -EINVAL;
+  }
+  const nbits = nr_cpu_ids();
+  for (let i = 0; i < cnt; i++) {
+    const desc = new irq_desc(start + i, nbits);
+    if (affinity) {
+      const a = affinity[i]!;
+      let flags = IRQD_AFFINITY_SET;
+      if (a.is_managed) flags |= IRQD_AFFINITY_MANAGED | IRQD_MANAGED_SHUTDOWN;
+      desc_set_defaults(desc, node, a.mask);
+      desc.irq_common_data.state_use_accessors |= flags;
+    } else {
+      desc_set_defaults(desc, node, null);
+    }
+    t.descs.set(start + i, desc);
+    t.allocated[start + i] = 1;
+  }
+  return start;
+}
+
+// kernel/irq/irqdesc.c: __irq_alloc_descs()
+export function __irq_alloc_descs(irq: number, from: number, cnt: number, node: number, affinity: readonly irq_affinity_desc[] | null = null): number {
+  if (!cnt) return -EINVAL;
+  const t = table();
+  if (irq >= 0) {
+    if (from > irq) return -EINVAL;
+    from = irq;
+  } else {
+    // arch_dynirq_lower_bound(): only dynamic allocations are pushed above the GSIs
+    from = Math.max(from, t.dynirq_lower);
+  }
+  const start = find_free_area(t, from, cnt);
+  if (start < 0) return -ENOMEM;
+  if (irq >= 0 && start !== irq) return -EEXIST;
+  if (start + cnt > t.nr_irqs) {
+    // kernel/irq/irqdesc.c: irq_expand_nr_irqs()
+    if (start + cnt > IRQ_BITMAP_BITS) return -ENOMEM;
+    t.nr_irqs = start + cnt;
+  }
+  const r = alloc_descs(start, cnt, node, affinity);
+  if (r >= 0 && start === t.firstFree) t.firstFree = start + cnt;
+  return r;
+}
+
+/** irq_alloc_descs(irq, from, cnt, node) */
+export function irq_alloc_descs(irq: number, from: number, cnt: number, node: number): number {
+  return __irq_alloc_descs(irq, from, cnt, node, null);
+}
+export function irq_alloc_desc(node: number): number {
+  return irq_alloc_descs(-1, 1, 1, node);
+}
+
+// kernel/irq/irqdesc.c: irq_free_descs()
+export function irq_free_descs(from: number, cnt: number): void {
+  const t = table();
+  if (from >= t.nr_irqs || from + cnt > t.nr_irqs) return;
+  for (let i = 0; i < cnt; i++) {
+    if (t.descs.delete(from + i)) t.allocated[from + i] = 0;
+  }
+  if (from < t.firstFree) t.firstFree = from;
+}
+export function irq_free_desc(irq: number): void {
+  irq_free_descs(irq, 1);
+}
+
+/** Every allocated descriptor, in irq order (for_each_irq_desc()). */
+export function for_each_irq_desc(): irq_desc[] {
+  return [...table().descs.values()].sort((a, b) => a.irq - b.irq);
+}
+
+/** Number of allocated descriptors. */
+export function irq_desc_count(): number {
+  return table().descs.size;
+}
+
+/* kstat (kernel/irq/internals.h, irqdesc.c) */
+export function __kstat_incr_irqs_this_cpu(desc: irq_desc): void {
+  desc.kstat_irqs[K.sim.cur.id]!++;
+}
+export function kstat_incr_irqs_this_cpu(desc: irq_desc): void {
+  __kstat_incr_irqs_this_cpu(desc);
+  desc.tot_count++;
+}
+export function kstat_irqs_cpu(irq: number, cpu: number): number {
+  return irq_to_desc(irq)?.kstat_irqs[cpu] ?? 0;
+}
+export function kstat_irqs(irq: number): number {
+  const d = irq_to_desc(irq);
+  if (!d) return 0;
+  let s = 0;
+  for (const c of d.kstat_irqs) s += c;
+  return s;
+}
+
+/* kernel/irq/internals.h: lookup helpers used by the manage API */
+export const IRQ_GET_DESC_CHECK_GLOBAL = 1 << 0;
+export const IRQ_GET_DESC_CHECK_PERCPU = 1 << 1;
+
+// kernel/irq/irqdesc.c: __irq_get_desc_lock() without the locking part
+export function irq_get_desc_checked(irq: number, check: number): irq_desc | null {
+  const desc = irq_to_desc(irq);
+  if (!desc) return null;
+  if (check & IRQ_GET_DESC_CHECK_PERCPU && !irq_settings_is_per_cpu_devid(desc)) return null;
+  if (check & IRQ_GET_DESC_CHECK_GLOBAL && irq_settings_is_per_cpu_devid(desc)) return null;
+  return desc;
+}
+
+/** scoped_irqdesc_get_and_lock(): desc->lock irqsave; null if no desc passes `check`. */
+export function irq_get_desc_lock(irq: number, check: number): { desc: irq_desc; flags: number } | null {
+  const desc = irq_get_desc_checked(irq, check);
+  if (!desc) return null;
+  const flags = raw_spin_lock_irqsave(desc.lock);
+  return { desc, flags };
+}
+
+export function irq_put_desc_unlock(desc: irq_desc, flags: number): void {
+  raw_spin_unlock_irqrestore(desc.lock, flags);
+}
+
+// kernel/irq/irqdesc.c: generic_handle_irq_desc() as a frame
+export function* generic_handle_irq_desc_y(desc: irq_desc): Frame {
+  const r = desc.handle_irq(desc);
+  if (r) yield* r;
+}
+
+// kernel/irq/irqdesc.c: handle_irq_desc()
+export function* handle_irq_desc_y(desc: irq_desc | null): Generator<Wait, number, void> {
+  if (!desc) return -EINVAL;
+  const data = desc.irq_data;
+  if (WARN_ON_ONCE(!in_hardirq() && irqd_is_handle_enforce_irqctx(data))) return -EPERM;
+  yield* generic_handle_irq_desc_y(desc);
+  return 0;
+}
+
+/**
+ * generic_handle_irq(): call from a chained handler. It runs the child's flow
+ * handler to completion here (a busy handler spins this CPU).
+ */
+export function generic_handle_irq(irq: number): number {
+  return drive_sync(handle_irq_desc_y(irq_to_desc(irq)));
+}
+
+/** generic_handle_irq_safe(): the same with local interrupts disabled around it. */
+export function generic_handle_irq_safe(irq: number): number {
+  return generic_handle_irq(irq);
+}
+
+/** generic_handle_domain_irq(): translate hwirq in `domain` and handle it. */
+export function generic_handle_domain_irq(domain: irq_domain | null, hwirq: number): number {
+  return drive_sync(handle_irq_desc_y(irq_resolve_mapping(domain, hwirq)));
+}
+
+/** irq_resolve_mapping(): the descriptor of `hwirq` in `domain` (NULL domain: the default domain). */
+export function irq_resolve_mapping(domain: irq_domain | null, hwirq: number): irq_desc | null {
+  return __irq_resolve_mapping(domain, hwirq);
+}

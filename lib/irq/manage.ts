@@ -1,0 +1,914 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// kernel/irq/manage.c: requesting and freeing interrupts, disable/enable,
+// synchronize, trigger type, wake and irqchip state (B1-B27, B35-B38,
+// B43-B46). Threads are in manage_thread.ts, affinity in manage_affinity.ts.
+//
+// Functions that take the bus lock may sleep for slow-bus chips, so they are
+// async; they await only where the chip's irq_bus_lock/irq_bus_sync_unlock
+// really returns a promise, so with other chips their effects are complete
+// when they return, as in C.
+
+import { K } from "../kernel/kernel.ts";
+import { EBUSY, EINVAL, ENODEV, ENOSYS, ENOTCONN, ENXIO } from "../kernel/errno.ts";
+import { WARN, WARN_ON, WARN_ON_ONCE } from "../kernel/bug.ts";
+import { pr_err, pr_warn, KERN_WARNING } from "../kernel/printk.ts";
+import { raw_spin_lock_irqsave, raw_spin_unlock_irqrestore } from "../kernel/spinlock.ts";
+import { __mutex_lock, mutex_unlock } from "../kernel/mutex.ts";
+import { might_sleep, wake_up_process } from "../kernel/sched.ts";
+import { wait_event } from "../kernel/wait.ts";
+import { in_interrupt } from "../kernel/context.ts";
+import { kthread_stop } from "../kernel/kthread.ts";
+import {
+  irqd_clear,
+  irqd_get_trigger_type,
+  irqd_irq_disabled,
+  irqd_irq_inprogress,
+  irqd_irq_masked,
+  irqd_set,
+  irqd_set_trigger_type,
+  irqd_trigger_type_was_set,
+  IRQ_SET_MASK_OK,
+  IRQ_SET_MASK_OK_DONE,
+  IRQ_SET_MASK_OK_NOCOPY,
+  IRQ_TYPE_LEVEL_MASK,
+  IRQ_TYPE_SENSE_MASK,
+  IRQCHIP_ONESHOT_SAFE,
+  IRQCHIP_SET_TYPE_MASKED,
+  IRQCHIP_SKIP_SET_WAKE,
+  IRQCHIP_STATE_ACTIVE,
+  IRQD_IRQ_INPROGRESS,
+  IRQD_LEVEL,
+  IRQD_NO_BALANCING,
+  IRQD_PER_CPU,
+  IRQD_TRIGGER_MASK,
+  IRQD_WAKEUP_STATE,
+  type irq_data,
+  type MaySleep,
+} from "./irq.ts";
+import {
+  irqaction,
+  IRQF_COND_ONESHOT,
+  IRQF_COND_SUSPEND,
+  IRQF_NO_AUTOEN,
+  IRQF_NO_DEBUG,
+  IRQF_NO_SUSPEND,
+  IRQF_NOBALANCING,
+  IRQF_ONESHOT,
+  IRQF_PERCPU,
+  IRQF_PROBE_SHARED,
+  IRQF_SHARED,
+  IRQF_TRIGGER_MASK,
+  IRQ_NOTCONNECTED,
+  IRQC_IS_HARDIRQ,
+  IRQC_IS_NESTED,
+  type irq_handler_t,
+  type irq_thread_fn_t,
+} from "./interrupt.ts";
+import {
+  IRQS_AUTODETECT,
+  IRQS_NMI,
+  IRQS_ONESHOT,
+  IRQS_SPURIOUS_DISABLED,
+  IRQS_SUSPENDED,
+  IRQS_WAITING,
+  IRQ_RESEND,
+  IRQ_START_COND,
+  IRQ_START_FORCE,
+  irq_settings_can_autoenable,
+  irq_settings_can_request,
+  irq_settings_can_thread,
+  irq_settings_clr_disable_unlazy,
+  irq_settings_clr_level,
+  irq_settings_is_nested_thread,
+  irq_settings_is_per_cpu_devid,
+  irq_settings_set_level,
+  irq_settings_set_no_balancing,
+  irq_settings_set_no_debug,
+  irq_settings_set_noprobe,
+  irq_settings_set_per_cpu,
+  irq_settings_set_trigger_mask,
+} from "./internals.ts";
+import {
+  irq_get_desc_checked,
+  irq_to_desc,
+  IRQ_GET_DESC_CHECK_GLOBAL,
+  IRQ_GET_DESC_CHECK_PERCPU,
+  type irq_desc,
+} from "./irqdesc.ts";
+import { irq_activate, irq_chip_is_none, irq_chip_pm_get, irq_chip_pm_put, irq_disable, irq_shutdown, irq_startup, mask_irq, unmask_irq } from "./chip.ts";
+import { irq_domain_deactivate_irq } from "./irqdomain.ts";
+import { irq_pm_install_action, irq_pm_remove_action } from "./pm.ts";
+import {
+  irq_default_primary_handler,
+  irq_nested_primary_handler,
+  irq_setup_forced_threading,
+  setup_irq_thread,
+} from "./manage_thread.ts";
+import { register_handler_proc, register_irq_proc, unregister_handler_proc } from "./proc_hooks.ts";
+import { trace_api_enter, trace_api_exit } from "./trace.ts";
+
+export { IRQ_GET_DESC_CHECK_GLOBAL, IRQ_GET_DESC_CHECK_PERCPU };
+export {
+  irq_do_set_affinity,
+  irq_setup_affinity,
+  irq_set_affinity,
+  irq_force_affinity,
+  irq_set_affinity_locked,
+  irq_can_set_affinity,
+  irq_can_set_affinity_usr,
+} from "./manage_affinity.ts";
+
+type Guard = { desc: irq_desc; flags: number };
+
+/* ------------------------------------------------------------- bus lock */
+
+// kernel/irq/internals.h: chip_bus_lock()
+export function chip_bus_lock(desc: irq_desc): MaySleep {
+  const d = desc.irq_data;
+  if (d.chip.irq_bus_lock) return d.chip.irq_bus_lock(d);
+  return undefined;
+}
+
+// kernel/irq/internals.h: chip_bus_sync_unlock()
+export function chip_bus_sync_unlock(desc: irq_desc): MaySleep {
+  const d = desc.irq_data;
+  if (d.chip.irq_bus_sync_unlock) return d.chip.irq_bus_sync_unlock(d);
+  return undefined;
+}
+
+/**
+ * scoped_irqdesc_get_and_buslock(): the bus lock, then desc->lock irqsave.
+ * Returns a promise only when the chip's irq_bus_lock sleeps.
+ */
+export function irq_get_desc_buslock(irq: number, check: number): Guard | null | Promise<Guard | null> {
+  const desc = irq_get_desc_checked(irq, check);
+  if (!desc) return null;
+  const p = chip_bus_lock(desc);
+  if (p) return p.then(() => ({ desc, flags: raw_spin_lock_irqsave(desc.lock) }));
+  return { desc, flags: raw_spin_lock_irqsave(desc.lock) };
+}
+
+/** Drop desc->lock, then chip_bus_sync_unlock(). */
+export function irq_put_desc_busunlock(desc: irq_desc, flags: number): MaySleep {
+  raw_spin_unlock_irqrestore(desc.lock, flags);
+  return chip_bus_sync_unlock(desc);
+}
+
+/* ---------------------------------------------------------- synchronize */
+
+// kernel/irq/manage.c: __irq_get_irqchip_state()
+export function __irq_get_irqchip_state(data: irq_data, which: number, state: { value: boolean }): number {
+  let d: irq_data | null = data;
+  let err = -EINVAL;
+  do {
+    const chip = d.chip;
+    if (WARN_ON_ONCE(!chip, { fn: "__irq_get_irqchip_state" })) return -ENODEV;
+    if (chip.irq_get_irqchip_state) {
+      err = chip.irq_get_irqchip_state(d, which, state);
+      break;
+    }
+    d = d.parent_data;
+  } while (d);
+  return err;
+}
+
+// kernel/irq/manage.c: __synchronize_hardirq(): spins, never sleeps
+function __synchronize_hardirq(desc: irq_desc, sync_chip: boolean): void {
+  const irqd = desc.irq_data;
+  let inprogress: boolean;
+  do {
+    // Wait until we're out of the critical section. This might give the
+    // wrong answer due to the lack of memory barriers.
+    if (irqd_irq_inprogress(irqd)) K.sim.spinUntil(() => !irqd_irq_inprogress(irqd), Infinity, `irq ${irqd.irq} in progress`);
+    // Ok, that indicated we're done: double-check carefully.
+    const flags = raw_spin_lock_irqsave(desc.lock);
+    inprogress = irqd_irq_inprogress(irqd);
+    // If requested and supported, check at the chip whether it is in flight
+    // at the hardware level, i.e. already pending in a CPU and waiting for
+    // service and acknowledge.
+    if (!inprogress && sync_chip) {
+      // Ignore the return code. inprogress is only updated when
+      // ACTIVE is queried successfully.
+      const st = { value: false };
+      if (!__irq_get_irqchip_state(irqd, IRQCHIP_STATE_ACTIVE, st)) inprogress = st.value;
+    }
+    raw_spin_unlock_irqrestore(desc.lock, flags);
+  } while (inprogress);
+}
+
+// kernel/irq/manage.c: synchronize_hardirq()
+export function synchronize_hardirq(irq: number): boolean {
+  const desc = irq_to_desc(irq);
+  if (desc) {
+    __synchronize_hardirq(desc, false);
+    return desc.threads_active === 0;
+  }
+  return true;
+}
+
+// kernel/irq/manage.c: __synchronize_irq()
+async function __synchronize_irq(desc: irq_desc): Promise<void> {
+  __synchronize_hardirq(desc, true);
+  // We made sure that no hardirq handler is running. Now verify that no
+  // threaded handlers are active.
+  if (desc.threads_active !== 0) await wait_event(desc.wait_for_threads, () => desc.threads_active === 0);
+}
+
+// kernel/irq/manage.c: synchronize_irq()
+export async function synchronize_irq(irq: number): Promise<void> {
+  const desc = irq_to_desc(irq);
+  if (desc) await __synchronize_irq(desc);
+}
+
+/* ------------------------------------------------------- disable/enable */
+
+// kernel/irq/manage.c: __disable_irq()
+export function __disable_irq(desc: irq_desc): void {
+  if (!desc.depth++) irq_disable(desc);
+}
+
+// kernel/irq/manage.c: __disable_irq_nosync()
+function __disable_irq_nosync(irq: number): number | Promise<number> {
+  const g = irq_get_desc_buslock(irq, IRQ_GET_DESC_CHECK_GLOBAL);
+  const body = (g: Guard | null): number | Promise<number> => {
+    if (!g) return -EINVAL;
+    __disable_irq(g.desc);
+    const u = irq_put_desc_busunlock(g.desc, g.flags);
+    return u ? u.then(() => 0) : 0;
+  };
+  return g instanceof Promise ? g.then(body) : body(g);
+}
+
+/** disable_irq_nosync(): no wait; usable from interrupt context (not with slow-bus chips). */
+export async function disable_irq_nosync(irq: number): Promise<void> {
+  trace_api_enter("disable_irq_nosync", irq);
+  const r = __disable_irq_nosync(irq);
+  if (r instanceof Promise) await r;
+  trace_api_exit("disable_irq_nosync", irq);
+}
+
+// kernel/irq/manage.c: disable_irq(): waits for running handlers and threads
+export async function disable_irq(irq: number): Promise<void> {
+  might_sleep("kernel/irq/manage.c", 0);
+  trace_api_enter("disable_irq", irq);
+  let r = __disable_irq_nosync(irq);
+  if (r instanceof Promise) r = await r;
+  if (!r) await synchronize_irq(irq);
+  trace_api_exit("disable_irq", irq);
+}
+
+/**
+ * disable_hardirq(): disable and wait for hard handlers only; returns false
+ * while a threaded handler is active. For atomic context: with a slow-bus
+ * chip (whose bus lock sleeps) it cannot work, as in the kernel.
+ */
+export function disable_hardirq(irq: number): boolean {
+  const r = __disable_irq_nosync(irq);
+  if (r instanceof Promise) {
+    void r;
+    return false;
+  }
+  if (!r) return synchronize_hardirq(irq);
+  return false;
+}
+
+export const disable_nmi_nosync = disable_irq_nosync;
+
+// kernel/irq/manage.c: __enable_irq()
+export function __enable_irq(desc: irq_desc): void {
+  switch (desc.depth) {
+    case 0:
+      WARN(1, KERN_WARNING + "Unbalanced enable for IRQ %d\n", desc.irq_data.irq);
+      break;
+    case 1: {
+      if (desc.istate & IRQS_SUSPENDED) {
+        WARN(1, KERN_WARNING + "Unbalanced enable for IRQ %d\n", desc.irq_data.irq);
+        break;
+      }
+      // Prevent probing on this irq
+      irq_settings_set_noprobe(desc);
+      // Call irq_startup() not irq_enable() here because the interrupt
+      // might be marked NOAUTOEN so irq_startup() needs to be invoked when
+      // it gets enabled the first time. This is also required when
+      // __enable_irq() is invoked for a managed and shutdown interrupt from
+      // the S3 resume path.
+      irq_startup(desc, IRQ_RESEND, IRQ_START_FORCE);
+      break;
+    }
+    default:
+      desc.depth--;
+  }
+}
+
+// kernel/irq/manage.c: enable_irq()
+export async function enable_irq(irq: number): Promise<void> {
+  trace_api_enter("enable_irq", irq);
+  let g = irq_get_desc_buslock(irq, IRQ_GET_DESC_CHECK_GLOBAL);
+  if (g instanceof Promise) g = await g;
+  if (g) {
+    const desc = g.desc;
+    if (!WARN(!desc.irq_data.chip, "enable_irq before setup/request_irq: irq %u\n", irq)) __enable_irq(desc);
+    const u = irq_put_desc_busunlock(desc, g.flags);
+    if (u) await u;
+  }
+  trace_api_exit("enable_irq", irq);
+}
+
+export const enable_nmi = enable_irq;
+
+/* ----------------------------------------------------------- trigger type */
+
+// kernel/irq/manage.c: __irq_set_trigger(); desc->lock held
+export function __irq_set_trigger(desc: irq_desc, flags: number): number {
+  const d = desc.irq_data;
+  const chip = d.chip;
+  let unmask = false;
+  if (!chip || !chip.irq_set_type) {
+    // IRQF_TRIGGER_* but the PIC does not support multiple flow-types?
+    return 0;
+  }
+  if ((chip.flags ?? 0) & IRQCHIP_SET_TYPE_MASKED) {
+    if (!irqd_irq_masked(d)) mask_irq(desc);
+    if (!irqd_irq_disabled(d)) unmask = true;
+  }
+  // Mask all flags except trigger mode
+  flags &= IRQ_TYPE_SENSE_MASK;
+  let ret = chip.irq_set_type(d, flags);
+  if (ret === IRQ_SET_MASK_OK || ret === IRQ_SET_MASK_OK_DONE || ret === IRQ_SET_MASK_OK_NOCOPY) {
+    if (ret !== IRQ_SET_MASK_OK_NOCOPY) {
+      irqd_clear(d, IRQD_TRIGGER_MASK);
+      irqd_set(d, flags);
+    }
+    flags = irqd_get_trigger_type(d);
+    irq_settings_set_trigger_mask(desc, flags);
+    irqd_clear(d, IRQD_LEVEL);
+    irq_settings_clr_level(desc);
+    if (flags & IRQ_TYPE_LEVEL_MASK) {
+      irq_settings_set_level(desc);
+      irqd_set(d, IRQD_LEVEL);
+    }
+    ret = 0;
+  } else {
+    pr_err("genirq: Setting trigger mode %lu for irq %u failed (%pS)\n", flags, d.irq, chip.irq_set_type);
+  }
+  if (unmask) unmask_irq(desc);
+  return ret;
+}
+
+// kernel/irq/chip.c: irq_set_irq_type()
+export async function irq_set_irq_type(irq: number, type: number): Promise<number> {
+  let g = irq_get_desc_buslock(irq, IRQ_GET_DESC_CHECK_GLOBAL);
+  if (g instanceof Promise) g = await g;
+  if (!g) return -EINVAL;
+  const ret = __irq_set_trigger(g.desc, type);
+  const u = irq_put_desc_busunlock(g.desc, g.flags);
+  if (u) await u;
+  return ret;
+}
+
+/* ------------------------------------------------------------------ wake */
+
+// kernel/irq/manage.c: set_irq_wake_real()
+function set_irq_wake_real(irq: number, on: number): number {
+  const desc = irq_to_desc(irq)!;
+  const chip = desc.irq_data.chip;
+  if ((chip.flags ?? 0) & IRQCHIP_SKIP_SET_WAKE) return 0;
+  if (chip.irq_set_wake) return chip.irq_set_wake(desc.irq_data, on);
+  return -ENXIO;
+}
+
+// kernel/irq/manage.c: irq_set_irq_wake()
+export async function irq_set_irq_wake(irq: number, on: number): Promise<number> {
+  let g = irq_get_desc_buslock(irq, IRQ_GET_DESC_CHECK_GLOBAL);
+  if (g instanceof Promise) g = await g;
+  if (!g) return -EINVAL;
+  const desc = g.desc;
+  let ret = 0;
+  // Don't use NMIs as wake up interrupts please
+  if (desc.istate & IRQS_NMI) ret = -EINVAL;
+  else if (on) {
+    // wakeup-capable irqs can be shared between drivers that don't need
+    // to have the same sleep mode behaviors.
+    if (desc.wake_depth++ === 0) {
+      ret = set_irq_wake_real(irq, on);
+      if (ret) desc.wake_depth = 0;
+      else irqd_set(desc.irq_data, IRQD_WAKEUP_STATE);
+    }
+  } else if (desc.wake_depth === 0) {
+    WARN(1, "Unbalanced IRQ %d wake disable\n", irq);
+  } else if (--desc.wake_depth === 0) {
+    ret = set_irq_wake_real(irq, on);
+    if (ret) desc.wake_depth = 1;
+    else irqd_clear(desc.irq_data, IRQD_WAKEUP_STATE);
+  }
+  const u = irq_put_desc_busunlock(desc, g.flags);
+  if (u) await u;
+  return ret;
+}
+
+export function enable_irq_wake(irq: number): Promise<number> {
+  return irq_set_irq_wake(irq, 1);
+}
+export function disable_irq_wake(irq: number): Promise<number> {
+  return irq_set_irq_wake(irq, 0);
+}
+
+/* --------------------------------------------------------- irqchip state */
+
+// kernel/irq/manage.c: irq_get_irqchip_state()
+export async function irq_get_irqchip_state(irq: number, which: number, state: { value: boolean }): Promise<number> {
+  let g = irq_get_desc_buslock(irq, 0);
+  if (g instanceof Promise) g = await g;
+  if (!g) return -EINVAL;
+  const err = __irq_get_irqchip_state(g.desc.irq_data, which, state);
+  const u = irq_put_desc_busunlock(g.desc, g.flags);
+  if (u) await u;
+  return err;
+}
+
+// kernel/irq/manage.c: irq_set_irqchip_state()
+export async function irq_set_irqchip_state(irq: number, which: number, val: boolean): Promise<number> {
+  let g = irq_get_desc_buslock(irq, 0);
+  if (g instanceof Promise) g = await g;
+  if (!g) return -EINVAL;
+  let d: irq_data | null = g.desc.irq_data;
+  let err = -EINVAL;
+  do {
+    const chip = d.chip;
+    if (WARN_ON_ONCE(!chip, { fn: "irq_set_irqchip_state" })) {
+      err = -ENODEV;
+      break;
+    }
+    if (chip.irq_set_irqchip_state) {
+      err = chip.irq_set_irqchip_state(d, which, val);
+      break;
+    }
+    d = d.parent_data;
+  } while (d);
+  const u = irq_put_desc_busunlock(g.desc, g.flags);
+  if (u) await u;
+  return err;
+}
+
+/* ---------------------------------------------------------- small helpers */
+
+// kernel/irq/manage.c: can_request_irq()
+export function can_request_irq(irq: number, irqflags: number): boolean {
+  const desc = irq_get_desc_checked(irq, IRQ_GET_DESC_CHECK_GLOBAL);
+  if (!desc) return false;
+  const flags = raw_spin_lock_irqsave(desc.lock);
+  let canrequest = false;
+  if (irq_settings_can_request(desc)) {
+    if (!desc.action || irqflags & desc.action.flags & IRQF_SHARED) canrequest = true;
+  }
+  raw_spin_unlock_irqrestore(desc.lock, flags);
+  return canrequest;
+}
+
+// kernel/irq/manage.c: irq_set_parent()
+export function irq_set_parent(irq: number, parent_irq: number): number {
+  const desc = irq_to_desc(irq);
+  if (!desc) return -EINVAL;
+  desc.parent_irq = parent_irq;
+  return 0;
+}
+
+export function irq_has_action(irq: number): boolean {
+  return irq_to_desc(irq)?.action !== null && irq_to_desc(irq) !== null;
+}
+
+export function irq_check_status_bit(irq: number, bitmask: number): boolean {
+  const desc = irq_to_desc(irq);
+  return desc !== null && (desc.status_use_accessors & bitmask) !== 0;
+}
+
+/* --------------------------------------------------------------- request */
+
+// kernel/irq/manage.c: irq_request_resources()
+function irq_request_resources(desc: irq_desc): number {
+  const d = desc.irq_data;
+  return d.chip.irq_request_resources ? d.chip.irq_request_resources(d) : 0;
+}
+
+// kernel/irq/manage.c: irq_release_resources()
+function irq_release_resources(desc: irq_desc): void {
+  const d = desc.irq_data;
+  if (d.chip.irq_release_resources) d.chip.irq_release_resources(d);
+}
+
+/** global noirqdebug (kernel/irq/spurious.c) */
+function noirqdebug(): boolean {
+  return K.config.noirqdebug;
+}
+
+// kernel/irq/manage.c: __setup_irq() (B4)
+async function __setup_irq(irq: number, desc: irq_desc | null, nw: irqaction): Promise<number> {
+  if (!desc) return -EINVAL;
+  if (irq_chip_is_none(desc.irq_data.chip)) return -ENOSYS;
+  nw.irq = irq;
+  // If the trigger type is not specified by the caller, then use the
+  // default for this interrupt.
+  if (!(nw.flags & IRQF_TRIGGER_MASK)) nw.flags |= irqd_get_trigger_type(desc.irq_data);
+  // Check whether the interrupt nests into another interrupt thread.
+  const nested = irq_settings_is_nested_thread(desc);
+  let ret: number;
+  if (nested) {
+    if (!nw.thread_fn) return -EINVAL;
+    // Replace the primary handler which was provided from the driver for
+    // non nested interrupt handling by the dummy function which warns when
+    // called.
+    nw.handler = irq_nested_primary_handler;
+  } else if (irq_settings_can_thread(desc)) {
+    ret = irq_setup_forced_threading(nw);
+    if (ret) return ret;
+  }
+  // Create a handler thread when a thread function is supplied and the
+  // interrupt does not nest into another interrupt thread.
+  if (nw.thread_fn && !nested) {
+    ret = setup_irq_thread(nw, irq, false);
+    if (ret) return ret;
+    if (nw.secondary) {
+      ret = setup_irq_thread(nw.secondary, irq, true);
+      if (ret) {
+        await stop_threads(nw);
+        return ret;
+      }
+    }
+  }
+  // Drivers are often written to work w/o knowledge about the underlying
+  // irq chip implementation, so a request for a threaded irq without a
+  // primary hard irq context handler requires the ONESHOT flag to be set.
+  // Some irq chips like MSI based interrupts are per se one shot safe.
+  // Check the chip flags, so we can avoid the unmask dance at the end of
+  // the threaded handler for those.
+  if ((desc.irq_data.chip.flags ?? 0) & IRQCHIP_ONESHOT_SAFE) nw.flags &= ~IRQF_ONESHOT;
+
+  // Protects against a concurrent __free_irq() call which might wait for
+  // synchronize_hardirq() to complete without holding the optional chip
+  // bus lock and desc->lock. Also protects against handing out a recycled
+  // oneshot thread_mask bit while it's still in use by its previous owner.
+  const ml = __mutex_lock(desc.request_mutex);
+  if (ml) await ml;
+  // Acquire bus lock as the irq_request_resources() callback below might
+  // rely on the serialization or the magic power management functions
+  // which are invoked via irq_bus_lock() / irq_bus_sync_unlock().
+  const bl = chip_bus_lock(desc);
+  if (bl) await bl;
+
+  // First installed action requests resources.
+  if (!desc.action) {
+    ret = irq_request_resources(desc);
+    if (ret) {
+      pr_err("genirq: Failed to request resources for %s (irq %d) on irqchip %s\n", nw.name, irq, desc.irq_data.chip.name);
+      return out_bus_unlock(desc, nw, ret);
+    }
+  }
+
+  // The following block of code has to be executed atomically protected
+  // against a concurrent interrupt and any of the other management calls
+  // which are not serialized via desc->request_mutex.
+  const flags = raw_spin_lock_irqsave(desc.lock);
+  let old = desc.action;
+  let shared = false;
+  let thread_mask = 0;
+  const mismatch = (): Promise<number> => {
+    if (!(nw.flags & IRQF_PROBE_SHARED)) {
+      pr_err("genirq: Flags mismatch irq %d. %08x (%s) vs. %08x (%s)\n", irq, nw.flags, nw.name, old!.flags, old!.name);
+    }
+    return out_unlock(desc, nw, flags, -EBUSY);
+  };
+  if (old) {
+    // Can't share interrupts unless both agree to and are the same type
+    // (level, edge, polarity). So both flag fields must have IRQF_SHARED
+    // set and the bits which set the trigger type must match. Also all
+    // must agree on ONESHOT. Interrupt lines used for NMIs cannot be shared.
+    if (desc.istate & IRQS_NMI) {
+      pr_err("genirq: Invalid attempt to share NMI for %s (irq %d) on irqchip %s.\n", nw.name, irq, desc.irq_data.chip.name);
+      return out_unlock(desc, nw, flags, -EINVAL);
+    }
+    let oldtype: number;
+    // If nobody did set the configuration before, inherit the one provided
+    // by the requester.
+    if (irqd_trigger_type_was_set(desc.irq_data)) {
+      oldtype = irqd_get_trigger_type(desc.irq_data);
+    } else {
+      oldtype = nw.flags & IRQF_TRIGGER_MASK;
+      irqd_set_trigger_type(desc.irq_data, oldtype);
+    }
+    if (!(old.flags & nw.flags & IRQF_SHARED) || oldtype !== (nw.flags & IRQF_TRIGGER_MASK)) return mismatch();
+    if (old.flags & IRQF_ONESHOT && nw.flags & IRQF_COND_ONESHOT) nw.flags |= IRQF_ONESHOT;
+    else if ((old.flags ^ nw.flags) & IRQF_ONESHOT) return mismatch();
+    // All handlers must agree on per-cpuness
+    if ((old.flags & IRQF_PERCPU) !== (nw.flags & IRQF_PERCPU)) return mismatch();
+    // add new interrupt at end of irq queue
+    for (let a: irqaction | null = old; a; a = a.next) {
+      // Or all existing action->thread_mask bits, so we can find the next
+      // zero bit for this new action.
+      thread_mask |= a.thread_mask;
+      old = a;
+    }
+    shared = true;
+  }
+
+  // Setup the thread mask for this irqaction for ONESHOT. For !ONESHOT
+  // irqs the thread mask is 0 so we can avoid a conditional in
+  // irq_wake_thread().
+  if (nw.flags & IRQF_ONESHOT) {
+    // Unlikely to have 32 resp 64 irqs sharing one line, but who knows.
+    if (thread_mask === ~0 >>> 0 || (thread_mask | 0) === -1) return out_unlock(desc, nw, flags, -EBUSY);
+    // The thread_mask for the action is or'ed to desc->thread_active to
+    // indicate that the IRQF_ONESHOT thread handler has been woken, but
+    // not yet finished.
+    let bit = 0;
+    while (thread_mask & (1 << bit)) bit++;
+    nw.thread_mask = 1 << bit;
+  } else if (nw.handler === irq_default_primary_handler && !((desc.irq_data.chip.flags ?? 0) & IRQCHIP_ONESHOT_SAFE)) {
+    // The interrupt was requested with handler = NULL, so we use the
+    // default primary handler for it. But it does not have the oneshot
+    // flag set. In combination with level interrupts this is deadly,
+    // because the default primary handler just wakes the thread, then
+    // the irq lines is reenabled, but the device still has the level irq
+    // asserted. Rinse and repeat....
+    pr_err("genirq: Threaded irq requested with handler=NULL and !ONESHOT for %s (irq %d)\n", nw.name, irq);
+    return out_unlock(desc, nw, flags, -EINVAL);
+  }
+
+  if (!shared) {
+    // Setup the type (level, edge polarity) if configured:
+    if (nw.flags & IRQF_TRIGGER_MASK) {
+      ret = __irq_set_trigger(desc, nw.flags & IRQF_TRIGGER_MASK);
+      if (ret) return out_unlock(desc, nw, flags, ret);
+    }
+    // Activate the interrupt. That activation must happen independently
+    // of IRQ_NOAUTOEN. request_irq() can be used with IRQ_NOAUTOEN set
+    // and the caller expects the interrupt to be activated.
+    ret = irq_activate(desc);
+    if (ret) return out_unlock(desc, nw, flags, ret);
+    desc.istate &= ~(IRQS_AUTODETECT | IRQS_SPURIOUS_DISABLED | IRQS_ONESHOT | IRQS_WAITING);
+    irqd_clear(desc.irq_data, IRQD_IRQ_INPROGRESS);
+    if (nw.flags & IRQF_PERCPU) {
+      irqd_set(desc.irq_data, IRQD_PER_CPU);
+      irq_settings_set_per_cpu(desc);
+      if (nw.flags & IRQF_NO_DEBUG) irq_settings_set_no_debug(desc);
+    }
+    if (noirqdebug()) irq_settings_set_no_debug(desc);
+    if (nw.flags & IRQF_ONESHOT) desc.istate |= IRQS_ONESHOT;
+    // Exclude IRQ from balancing if requested
+    if (nw.flags & IRQF_NOBALANCING) {
+      irq_settings_set_no_balancing(desc);
+      irqd_set(desc.irq_data, IRQD_NO_BALANCING);
+    }
+    if (!(nw.flags & IRQF_NO_AUTOEN) && irq_settings_can_autoenable(desc)) {
+      irq_startup(desc, IRQ_RESEND, IRQ_START_COND);
+    } else {
+      // Shared interrupts do not go well with disabling auto enable. The
+      // sharing interrupt might request it while it's still disabled and
+      // then wait for interrupts forever.
+      WARN_ON_ONCE(nw.flags & IRQF_SHARED, { fn: "__setup_irq" });
+      // Undo nested disables:
+      desc.depth = 1;
+    }
+  } else if (nw.flags & IRQF_TRIGGER_MASK) {
+    const nmsk = nw.flags & IRQF_TRIGGER_MASK;
+    const omsk = irqd_get_trigger_type(desc.irq_data);
+    // hope the handler works with current trigger mode
+    if (nmsk !== omsk) pr_warn("genirq: irq %d uses trigger mode %u; requested %u\n", irq, omsk, nmsk);
+  }
+  if (old && shared) old.next = nw;
+  else desc.action = nw;
+  irq_pm_install_action(desc, nw);
+  // Reset broken irq detection when installing new handler
+  desc.irq_count = 0;
+  desc.irqs_unhandled = 0;
+  // Check whether we disabled the irq via the spurious handler before.
+  // Reenable it and give it another chance.
+  if (shared && desc.istate & IRQS_SPURIOUS_DISABLED) {
+    desc.istate &= ~IRQS_SPURIOUS_DISABLED;
+    __enable_irq(desc);
+  }
+  raw_spin_unlock_irqrestore(desc.lock, flags);
+  const su = chip_bus_sync_unlock(desc);
+  if (su) await su;
+  mutex_unlock(desc.request_mutex);
+  // Strictly no need to wake it up, but hung_task complains when no hard
+  // interrupt wakes the thread up.
+  if (nw.thread) await wake_and_wait_ready(desc, nw);
+  if (nw.secondary?.thread) await wake_and_wait_ready(desc, nw.secondary);
+  register_irq_proc(irq, desc);
+  register_handler_proc(irq, nw);
+  return 0;
+}
+
+// kernel/irq/manage.c: wake_up_and_wait_for_irq_thread_ready()
+async function wake_and_wait_ready(desc: irq_desc, action: irqaction): Promise<void> {
+  if (!action.thread) return;
+  wake_up_process(action.thread);
+  const READY = 1 << 4;
+  await wait_event(desc.wait_for_threads, () => (action.thread_flags & READY) !== 0);
+}
+
+async function stop_threads(nw: irqaction): Promise<void> {
+  if (nw.thread) {
+    const t = nw.thread;
+    nw.thread = null;
+    await kthread_stop(t);
+  }
+  if (nw.secondary?.thread) {
+    const t = nw.secondary.thread;
+    nw.secondary.thread = null;
+    await kthread_stop(t);
+  }
+}
+
+// __setup_irq()'s unwind: out_unlock, out_bus_unlock, out_mutex, out_thread
+async function out_unlock(desc: irq_desc, nw: irqaction, flags: number, ret: number): Promise<number> {
+  raw_spin_unlock_irqrestore(desc.lock, flags);
+  if (!desc.action) irq_release_resources(desc);
+  return out_bus_unlock(desc, nw, ret);
+}
+
+async function out_bus_unlock(desc: irq_desc, nw: irqaction, ret: number): Promise<number> {
+  const su = chip_bus_sync_unlock(desc);
+  if (su) await su;
+  mutex_unlock(desc.request_mutex);
+  await stop_threads(nw);
+  return ret;
+}
+
+// kernel/irq/manage.c: request_threaded_irq() (B2)
+export async function request_threaded_irq(
+  irq: number,
+  handler: irq_handler_t | null,
+  thread_fn: irq_thread_fn_t | null,
+  irqflags: number,
+  devname: string,
+  dev_id: unknown,
+): Promise<number> {
+  if (irq === IRQ_NOTCONNECTED) return -ENOTCONN;
+  trace_api_enter("request_threaded_irq", irq);
+  const ret = await __request_threaded_irq(irq, handler, thread_fn, irqflags, devname, dev_id);
+  trace_api_exit("request_threaded_irq", irq, ret);
+  return ret;
+}
+
+async function __request_threaded_irq(
+  irq: number,
+  handler: irq_handler_t | null,
+  thread_fn: irq_thread_fn_t | null,
+  irqflags: number,
+  devname: string,
+  dev_id: unknown,
+): Promise<number> {
+  // Sanity-check: shared interrupts must pass in a real dev-ID, otherwise
+  // we'll have trouble later trying to figure out which interrupt is which
+  // (messes up the interrupt freeing logic etc). Also shared interrupts do
+  // not go well with disabling auto enable. The sharing interrupt might
+  // request it while it's still disabled and then wait for interrupts
+  // forever. Also IRQF_COND_SUSPEND only makes sense for shared interrupts
+  // and it cannot be set along with IRQF_NO_SUSPEND.
+  if (
+    (irqflags & IRQF_SHARED && !dev_id) ||
+    (irqflags & IRQF_SHARED && irqflags & IRQF_NO_AUTOEN) ||
+    (!(irqflags & IRQF_SHARED) && irqflags & IRQF_COND_SUSPEND) ||
+    (irqflags & IRQF_NO_SUSPEND && irqflags & IRQF_COND_SUSPEND)
+  ) {
+    return -EINVAL;
+  }
+  const desc = irq_to_desc(irq);
+  if (!desc) return -EINVAL;
+  if (!irq_settings_can_request(desc) || WARN_ON(irq_settings_is_per_cpu_devid(desc))) return -EINVAL;
+  if (!handler) {
+    if (!thread_fn) return -EINVAL;
+    handler = irq_default_primary_handler;
+  }
+  const action = new irqaction();
+  action.handler = handler;
+  action.thread_fn = thread_fn;
+  action.flags = irqflags;
+  action.name = devname;
+  action.dev_id = dev_id;
+  const pm = irq_chip_pm_get(desc.irq_data);
+  if (pm < 0) return pm;
+  const retval = await __setup_irq(irq, desc, action);
+  if (retval) irq_chip_pm_put(desc.irq_data);
+  return retval;
+}
+
+/** request_irq(): request_threaded_irq() with IRQF_COND_ONESHOT added (B1, 6.9+). */
+export function request_irq(irq: number, handler: irq_handler_t | null, flags: number, name: string, dev: unknown): Promise<number> {
+  return request_threaded_irq(irq, handler, null, flags | IRQF_COND_ONESHOT, name, dev);
+}
+
+// kernel/irq/manage.c: request_any_context_irq() (B3)
+export async function request_any_context_irq(irq: number, handler: irq_handler_t, flags: number, name: string, dev_id: unknown): Promise<number> {
+  if (irq === IRQ_NOTCONNECTED) return -ENOTCONN;
+  const desc = irq_to_desc(irq);
+  if (!desc) return -EINVAL;
+  if (irq_settings_is_nested_thread(desc)) {
+    const ret = await request_threaded_irq(irq, null, handler as irq_thread_fn_t, flags, name, dev_id);
+    return !ret ? IRQC_IS_NESTED : ret;
+  }
+  const ret = await request_irq(irq, handler, flags, name, dev_id);
+  return !ret ? IRQC_IS_HARDIRQ : ret;
+}
+
+/* ----------------------------------------------------------------- free */
+
+// kernel/irq/manage.c: __free_irq() (B11)
+async function __free_irq(desc: irq_desc, dev_id: unknown): Promise<irqaction | null> {
+  const irq = desc.irq_data.irq;
+  WARN(in_interrupt(), "Trying to free IRQ %d from IRQ context!\n", irq);
+  const ml = __mutex_lock(desc.request_mutex);
+  if (ml) await ml;
+  const bl = chip_bus_lock(desc);
+  if (bl) await bl;
+  let flags = raw_spin_lock_irqsave(desc.lock);
+  // There can be multiple actions per IRQ descriptor, find the right one
+  // based on the dev_id:
+  let prev: irqaction | null = null;
+  let action = desc.action;
+  for (;;) {
+    if (!action) {
+      WARN(1, "Trying to free already-free IRQ %d\n", irq);
+      raw_spin_unlock_irqrestore(desc.lock, flags);
+      const su = chip_bus_sync_unlock(desc);
+      if (su) await su;
+      mutex_unlock(desc.request_mutex);
+      return null;
+    }
+    if (action.dev_id === dev_id) break;
+    prev = action;
+    action = action.next;
+  }
+  // Found it - now remove it from the action list
+  if (prev) prev.next = action.next;
+  else desc.action = action.next;
+  irq_pm_remove_action(desc, action);
+  // If this was the last handler, shut down the IRQ line:
+  if (!desc.action) {
+    irq_settings_clr_disable_unlazy(desc);
+    // Only shutdown. Deactivate after synchronize_hardirq()
+    irq_shutdown(desc);
+  }
+  // make sure affinity_hint is cleaned up
+  if (WARN_ON_ONCE(desc.affinity_hint, { fn: "__free_irq" })) desc.affinity_hint = null;
+  raw_spin_unlock_irqrestore(desc.lock, flags);
+  // Drop bus_lock here so the changes which were done in the chip callbacks
+  // above are synced out to the irq chips which hang behind a slow bus
+  // (I2C, SPI) before calling synchronize_hardirq().
+  let su = chip_bus_sync_unlock(desc);
+  if (su) await su;
+  unregister_handler_proc(irq, action);
+  // Make sure it's not being used on another CPU and if the chip supports
+  // it also make sure that there is no (not yet serviced) interrupt in
+  // flight at the hardware level.
+  __synchronize_hardirq(desc, true);
+  // The action has already been removed above, but the thread writes its
+  // oneshot mask bit when it completes. Though request_mutex is held across
+  // this which prevents __setup_irq() from handing out the same bit to a
+  // newly requested action.
+  if (action.thread) {
+    await kthread_stop(action.thread);
+    if (action.secondary?.thread) await kthread_stop(action.secondary.thread);
+  }
+  // Last action releases resources
+  if (!desc.action) {
+    // Reacquire bus lock as irq_release_resources() might require it to
+    // deallocate resources over the slow bus.
+    const bl2 = chip_bus_lock(desc);
+    if (bl2) await bl2;
+    // There is no interrupt on the fly anymore. Deactivate it completely.
+    flags = raw_spin_lock_irqsave(desc.lock);
+    irq_domain_deactivate_irq(desc.irq_data);
+    raw_spin_unlock_irqrestore(desc.lock, flags);
+    irq_release_resources(desc);
+    su = chip_bus_sync_unlock(desc);
+    if (su) await su;
+  }
+  mutex_unlock(desc.request_mutex);
+  irq_chip_pm_put(desc.irq_data);
+  return action;
+}
+
+// kernel/irq/manage.c: free_irq() (B10): returns the devname passed at request
+export async function free_irq(irq: number, dev_id: unknown): Promise<string | null> {
+  const desc = irq_to_desc(irq);
+  if (!desc || WARN_ON(irq_settings_is_per_cpu_devid(desc))) return null;
+  trace_api_enter("free_irq", irq);
+  if (WARN_ON(desc.affinity_notify)) desc.affinity_notify = null;
+  const action = await __free_irq(desc, dev_id);
+  trace_api_exit("free_irq", irq);
+  if (!action) return null;
+  return action.name;
+}
+
+void ENODEV;
+void EBUSY;
+void IRQ_SET_MASK_OK_DONE;
+void IRQ_SET_MASK_OK_NOCOPY;
+void irqd_irq_masked;
+void irqd_irq_disabled;
+void irq_settings_set_no_balancing;
+void irq_settings_set_per_cpu;
+void IRQ_START_COND;
+void irqd_set_trigger_type;

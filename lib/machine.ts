@@ -9,6 +9,7 @@ import { strategyFromSpec, type Strategy } from "./sim/strategy.ts";
 import { TraceRecorder, type TraceRecord } from "./sim/trace.ts";
 import { DEFAULT_CONFIG, set_current_kernel, type Kernel, type KernelConfig, type Splat } from "./kernel/kernel.ts";
 import { start_kernel } from "./kernel/boot.ts";
+import { genirq_init } from "./irq/init.ts";
 import { alloc_pid, task_struct } from "./kernel/sched.ts";
 import { format_dmesg } from "./kernel/printk.ts";
 import { msleep } from "./kernel/delay.ts";
@@ -76,6 +77,7 @@ export class Machine {
     if (opts.trace ?? true) this.recorder.start();
     const config = { ...DEFAULT_CONFIG, ...(opts.config ?? {}) };
     this.kernel = start_kernel(this.sim, config, opts.cmdline ?? "console=ttyS0 irqlab");
+    genirq_init();
     Machine.created.push(this);
   }
 

@@ -502,7 +502,7 @@ function noirqdebug(): boolean {
 }
 
 // kernel/irq/manage.c: __setup_irq() (B4)
-async function __setup_irq(irq: number, desc: irq_desc | null, nw: irqaction): Promise<number> {
+export async function __setup_irq(irq: number, desc: irq_desc | null, nw: irqaction): Promise<number> {
   if (!desc) return -EINVAL;
   if (irq_chip_is_none(desc.irq_data.chip)) return -ENOSYS;
   nw.irq = irq;

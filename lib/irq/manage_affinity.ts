@@ -167,10 +167,7 @@ export function irq_set_affinity_locked(data: irq_data, mask: cpumask, force: bo
     irqd_set(data, IRQD_SETAFFINITY_PENDING);
     cpumask_copy(desc.pending_mask, mask);
   }
-  if (desc.affinity_notify) {
-    const w = notify_work(desc.affinity_notify);
-    schedule_work(w);
-  }
+  irq_affinity_notify_schedule(desc);
   irqd_set(data, IRQD_AFFINITY_SET);
   return ret;
 }
@@ -217,6 +214,11 @@ export function irq_setup_affinity(desc: irq_desc): number {
   const ret = irq_do_set_affinity(d, s.mask, false);
   raw_spin_unlock(s.mask_lock);
   return ret;
+}
+
+/** Schedule the affinity notifier of `desc` (a changed or broken affinity). */
+export function irq_affinity_notify_schedule(desc: irq_desc): void {
+  if (desc.affinity_notify) schedule_work(notify_work(desc.affinity_notify));
 }
 
 /* ------------------------------------------------------ notifiers, hints */

@@ -95,7 +95,27 @@ function local_timer_fire(cpu: number): void {
   K.sim.kick(K.sim.cpus[cpu]!);
 }
 
+/** Armed wheel timers per machine and CPU (for migration off a dead CPU). */
+const liveTimers = new WeakMap<object, Map<number, Set<timer_list>>>();
+
+function track(t: timer_list, cpu: number | null): void {
+  let m = liveTimers.get(K);
+  if (!m) {
+    m = new Map();
+    liveTimers.set(K, m);
+  }
+  for (const set of m.values()) set.delete(t);
+  if (cpu === null) return;
+  let set = m.get(cpu);
+  if (!set) {
+    set = new Set();
+    m.set(cpu, set);
+  }
+  set.add(t);
+}
+
 function enqueue(t: timer_list, cpu: number): void {
+  track(t, cpu);
   const clk = jiffies();
   const bucket = calc_bucket_expiry(t.expires, clk);
   const at = Math.max(jiffies_to_time(bucket), K.sim.now);
@@ -107,8 +127,9 @@ function enqueue(t: timer_list, cpu: number): void {
     () => {
       t.ev = null;
       t.expired = true;
-      timer_base(cpu).expired.push(t);
-      local_timer_fire(cpu);
+      track(t, null);
+      timer_base(t.cpu).expired.push(t);
+      local_timer_fire(t.cpu);
     },
     `timer ${t.function_?.name ?? "?"}`,
     daemon,
@@ -116,6 +137,7 @@ function enqueue(t: timer_list, cpu: number): void {
 }
 
 function detach(t: timer_list): boolean {
+  track(t, null);
   if (t.ev) {
     K.sim.eq.cancel(t.ev);
     t.ev = null;
@@ -268,4 +290,26 @@ export function local_apic_timer_interrupt(cpu: number): void {
 
 export function local_timer_pending(cpu: number): boolean {
   return timer_base(cpu).tick_pending;
+}
+
+// kernel/time/timer.c: timers_dead_cpu() and hrtimers_cpu_dying(): move the
+// timers of a dead CPU to `to`
+export function migrate_timers_from(from: number, to: number): void {
+  const src = timer_base(from);
+  const dst = timer_base(to);
+  // pending wheel timers re-arm on the new CPU with their expiry
+  for (const t of liveTimers.get(K)?.get(from) ?? []) {
+    if (t.ev) {
+      K.sim.eq.cancel(t.ev);
+      t.ev = null;
+      enqueue(t, to);
+    }
+  }
+  while (src.expired.length > 0) {
+    const t = src.expired.shift()!;
+    t.cpu = to;
+    dst.expired.push(t);
+  }
+  if (dst.expired.length > 0) local_timer_fire(to);
+  while (src.hr_expired.length > 0) dst.hr_expired.push(src.hr_expired.shift()!);
 }

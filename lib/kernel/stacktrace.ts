@@ -19,6 +19,8 @@ const HIDDEN = new Set([
   "show_stack",
   "__warn",
   "__warn_printk",
+  "warn_common",
+  "site_from_stack",
   "WARN",
   "WARN_ON",
   "WARN_ONCE",

@@ -10,7 +10,7 @@ import { raw_spinlock_t, raw_spin_lock_irqsave, raw_spin_unlock_irqrestore } fro
 import { mutex } from "../kernel/mutex.ts";
 import { init_waitqueue_head, type wait_queue_head } from "../kernel/wait.ts";
 import { EEXIST, EINVAL, ENOMEM, EPERM } from "../kernel/errno.ts";
-import { WARN_ON_ONCE } from "../kernel/bug.ts";
+import { WARN_ONCE, WARN_ON_ONCE } from "../kernel/bug.ts";
 import { in_hardirq } from "../kernel/context.ts";
 import { drive_sync } from "../kernel/frame.ts";
 import {
@@ -159,8 +159,9 @@ export function irq_desc_is_chained(desc: irq_desc): boolean {
   return desc.action !== null && desc.action.handler === chained_action_handler;
 }
 
-/** The sentinel handler of chained_action (kernel/irq/chip.c: bad_chained_irq()). */
-export function chained_action_handler(_irq: number, _dev_id: unknown): number {
+// kernel/irq/chip.c: bad_chained_irq(), the handler of the chained_action sentinel
+export function chained_action_handler(irq: number, _dev_id: unknown): number {
+  WARN_ONCE(1, "Chained irq %d should not call an action\n", irq);
   return 0;
 }
 

@@ -373,7 +373,12 @@ function __irq_do_set_handler(desc: irq_desc, handle: irq_flow_handler_t | null,
     let d: irq_data | null = desc.irq_data;
     // With hierarchical domains we might run into a situation where the
     // outermost chip is not yet set up, but the inner ones are.
-    while (d && irq_chip_is_none(d.chip)) d = d.parent_data;
+    while (d && irq_chip_is_none(d.chip)) {
+      // Bail out if the outer chip is not set up and the interrupt is
+      // supposed to be started right away.
+      if (WARN_ON(is_chained)) return;
+      d = d.parent_data;
+    }
     if (WARN_ON(!d || irq_chip_is_none(d.chip))) return;
   }
   if (handle === handle_bad_irq) {

@@ -37,6 +37,8 @@ function ss(): SpuriousState {
   return K.state("spurious", () => {
     const t = new timer_list();
     timer_setup(t, poll_spurious_irqs, 0);
+    // re-arms itself forever once armed: a periodic poller must not keep a run alive
+    t.irqlab_daemon = true;
     return { poll_active: false, poll_cpu: -1, timer: t, bad_reports: 100 };
   });
 }

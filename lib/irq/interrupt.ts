@@ -67,7 +67,8 @@ export class irqaction {
   flags = 0;
   /** Bit numbers IRQTF_* */
   thread_flags = 0;
-  thread_mask = 0;
+  /** One bit of a BITS_PER_LONG (64 on x86-64) wide mask. */
+  thread_mask = 0n;
   name: string | null = null;
   /** Per-CPU actions: the CPUs it serves. */
   affinity: cpumask | null = null;

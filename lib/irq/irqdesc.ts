@@ -58,7 +58,7 @@ export class irq_desc {
   affinity_hint: cpumask | null = null;
   affinity_notify: irq_affinity_notify | null = null;
   readonly pending_mask: cpumask;
-  threads_oneshot = 0;
+  threads_oneshot = 0n;
   threads_active = 0;
   readonly wait_for_threads: wait_queue_head;
   nr_actions = 0;

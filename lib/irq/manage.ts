@@ -570,7 +570,7 @@ export async function __setup_irq(irq: number, desc: irq_desc | null, nw: irqact
   const flags = raw_spin_lock_irqsave(desc.lock);
   let old = desc.action;
   let shared = false;
-  let thread_mask = 0;
+  let thread_mask = 0n;
   const mismatch = (): Promise<number> => {
     if (!(nw.flags & IRQF_PROBE_SHARED)) {
       pr_err("genirq: Flags mismatch irq %d. %08x (%s) vs. %08x (%s)\n", irq, nw.flags, nw.name, old!.flags, old!.name);
@@ -615,13 +615,14 @@ export async function __setup_irq(irq: number, desc: irq_desc | null, nw: irqact
   // irq_wake_thread().
   if (nw.flags & IRQF_ONESHOT) {
     // Unlikely to have 32 resp 64 irqs sharing one line, but who knows.
-    if (thread_mask === ~0 >>> 0 || (thread_mask | 0) === -1) return out_unlock(desc, nw, flags, -EBUSY);
+    // ~0UL: BITS_PER_LONG is 64 on x86-64
+    if (thread_mask === (1n << 64n) - 1n) return out_unlock(desc, nw, flags, -EBUSY);
     // The thread_mask for the action is or'ed to desc->thread_active to
     // indicate that the IRQF_ONESHOT thread handler has been woken, but
     // not yet finished.
-    let bit = 0;
-    while (thread_mask & (1 << bit)) bit++;
-    nw.thread_mask = 1 << bit;
+    let bit = 0n;
+    while (thread_mask & (1n << bit)) bit++;
+    nw.thread_mask = 1n << bit;
   } else if (nw.handler === irq_default_primary_handler && !((desc.irq_data.chip.flags ?? 0) & IRQCHIP_ONESHOT_SAFE)) {
     // The interrupt was requested with handler = NULL, so we use the
     // default primary handler for it. But it does not have the oneshot

@@ -777,7 +777,7 @@ async function __request_threaded_irq(
   }
   const desc = irq_to_desc(irq);
   if (!desc) return -EINVAL;
-  if (!irq_settings_can_request(desc) || WARN_ON(irq_settings_is_per_cpu_devid(desc))) return -EINVAL;
+  if (!irq_settings_can_request(desc) || WARN_ON(irq_settings_is_per_cpu_devid(desc), { fn: "request_threaded_irq" })) return -EINVAL;
   if (!handler) {
     if (!thread_fn) return -EINVAL;
     handler = irq_default_primary_handler;

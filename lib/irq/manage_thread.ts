@@ -9,6 +9,7 @@ import { ENOMEM } from "../kernel/errno.ts";
 import { pr_err } from "../kernel/printk.ts";
 import { cpu_relax } from "../kernel/delay.ts";
 import { raw_spin_lock_irq, raw_spin_unlock_irq, raw_spin_lock_irqsave, raw_spin_unlock_irqrestore } from "../kernel/spinlock.ts";
+import { local_bh_disable, local_bh_enable, local_irq_disable, local_irq_enable } from "../kernel/context.ts";
 import {
   current,
   schedule,
@@ -195,6 +196,17 @@ async function irq_thread_fn(desc: irq_desc, action: irqaction): Promise<irqretu
   return ret;
 }
 
+// kernel/irq/manage.c: irq_forced_thread_fn(): a force-threaded handler keeps
+// the bh (and, on !PREEMPT_RT, interrupt) disable of hard interrupt context
+async function irq_forced_thread_fn(desc: irq_desc, action: irqaction): Promise<irqreturn_t> {
+  local_bh_disable();
+  local_irq_disable();
+  const ret = await irq_thread_fn(desc, action);
+  local_irq_enable();
+  local_bh_enable();
+  return ret;
+}
+
 // kernel/irq/manage.c: wake_threads_waitq()
 export function wake_threads_waitq(desc: irq_desc): void {
   if (--desc.threads_active === 0) wake_up(desc.wait_for_threads);
@@ -215,8 +227,9 @@ async function irq_thread(action: irqaction): Promise<number> {
   // irq_thread_set_ready()
   action.thread_flags |= bit(IRQTF_READY);
   wake_up(desc.wait_for_threads);
+  const handler_fn = force_irqthreads() && action.thread_flags & bit(IRQTF_FORCED_THREAD) ? irq_forced_thread_fn : irq_thread_fn;
   while (!(await irq_wait_for_interrupt(desc, action))) {
-    const action_ret = await irq_thread_fn(desc, action);
+    const action_ret = await handler_fn(desc, action);
     if (action_ret === IRQ_WAKE_THREAD) irq_wake_secondary(desc, action);
     wake_threads_waitq(desc);
   }

@@ -4,7 +4,7 @@
 // threading.
 
 import { K } from "../kernel/kernel.ts";
-import { WARN, WARN_ON_ONCE } from "../kernel/bug.ts";
+import { WARN, WARN_ON, WARN_ON_ONCE } from "../kernel/bug.ts";
 import { ENOMEM } from "../kernel/errno.ts";
 import { pr_err } from "../kernel/printk.ts";
 import { cpu_relax } from "../kernel/delay.ts";
@@ -37,7 +37,7 @@ import {
   IRQTF_RUNTHREAD,
   type irqreturn_t,
 } from "./interrupt.ts";
-import { IRQS_ONESHOT } from "./internals.ts";
+import { IRQS_ONESHOT, irq_settings_is_per_cpu_devid } from "./internals.ts";
 import { irq_to_desc, type irq_desc } from "./irqdesc.ts";
 import { unmask_threaded_irq } from "./chip.ts";
 import { __irq_wake_thread } from "./handle.ts";
@@ -239,7 +239,7 @@ async function irq_thread(action: irqaction): Promise<number> {
 // kernel/irq/manage.c: irq_wake_thread() (B21)
 export function irq_wake_thread(irq: number, dev_id: unknown): void {
   const desc = irq_to_desc(irq);
-  if (!desc) return;
+  if (!desc || WARN_ON(irq_settings_is_per_cpu_devid(desc))) return;
   const flags = raw_spin_lock_irqsave(desc.lock);
   for (let action = desc.action; action; action = action.next) {
     if (action.dev_id === dev_id) {

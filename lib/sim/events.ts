@@ -47,6 +47,27 @@ export class EventQueue {
     return this.schedule(this.now + Math.max(0, delay), fn, label, daemon);
   }
 
+  /**
+   * An event object that is not queued, for reschedule(): hardware that fires
+   * over and over (a delivery pipeline, a periodic source) keeps one event and
+   * allocates nothing per firing.
+   */
+  create(fn: () => void, label = "", daemon = false): SimEvent {
+    return { at: this.now, seq: -1, fn, label, daemon, cancelled: true, idx: -1 };
+  }
+
+  /** Queue `ev` (queued or not) to fire at `at`, reusing the object. */
+  reschedule(ev: SimEvent, at: number): SimEvent {
+    if (ev.idx >= 0) this.cancel(ev);
+    if (!(at >= this.now)) at = this.now;
+    ev.at = at;
+    ev.seq = this.seq++;
+    ev.cancelled = false;
+    this.push(ev);
+    if (!ev.daemon) this.liveNonDaemon++;
+    return ev;
+  }
+
   cancel(ev: SimEvent | null | undefined): boolean {
     if (!ev || ev.idx < 0) return false;
     this.removeAt(ev.idx);

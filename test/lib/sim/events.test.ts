@@ -63,4 +63,26 @@ describe("lib/sim seeded RNG", () => {
     for (let i = 0; i < 4000; i++) counts[r.int(4)]!++;
     for (const c of counts) expect(c).to.be.within(850, 1150);
   });
+
+  it("reschedules one event object over and over, moving it when it is still queued", () => {
+    const q = new EventQueue();
+    const seen: number[] = [];
+    const ev = q.create(() => seen.push(q.now));
+    expect(q.size).to.equal(0);
+    q.reschedule(ev, 10);
+    q.reschedule(ev, 20);
+    expect(q.size).to.equal(1);
+    expect(q.hasWork).to.equal(true);
+    for (let e = q.popDue(100); e; e = q.popDue(100)) {
+      q.now = e.at;
+      e.fn();
+      if (seen.length < 3) q.reschedule(e, e.at + 5);
+    }
+    expect(seen).to.deep.equal([20, 25, 30]);
+    expect(q.hasWork).to.equal(false);
+    q.reschedule(ev, 40);
+    expect(q.cancel(ev)).to.equal(true);
+    expect(q.size).to.equal(0);
+    expect(q.hasWork).to.equal(false);
+  });
 });

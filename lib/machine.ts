@@ -13,6 +13,12 @@ import { genirq_init } from "./irq/init.ts";
 import { alloc_pid, task_struct } from "./kernel/sched.ts";
 import { format_dmesg } from "./kernel/printk.ts";
 import { msleep } from "./kernel/delay.ts";
+// ---- hardware platform (lib/hw) ----
+import { createPlatform, type Platform, type PlatformOptions } from "./hw/platform.ts";
+import { createPciDevice, type PciDeviceSpec } from "./hw/devices/index.ts";
+import { formatBdf, parseBdf, type PciFunction } from "./hw/pci.ts";
+import { lapic_init } from "./kernel/apic.ts";
+// ---- end hardware platform ----
 
 export interface MachineOptions {
   /** Number of CPUs (default 4). */
@@ -29,6 +35,19 @@ export interface MachineOptions {
   runLimitNs?: number;
   /** Kernel command line (shown in dmesg). */
   cmdline?: string;
+  // ---- hardware platform (lib/hw) ----
+  /** PCI devices on segment 0, e.g. { devices: [{ type: "testnic", bdf: "0000:3b:00.0", vectors: 8 }] }. */
+  pci?: { devices?: PciDeviceSpec[] };
+  /** Hardware timing and address-map knobs (lib/hw/platform.ts). */
+  platform?: PlatformOptions;
+  // ---- end hardware platform ----
+}
+
+/** The PCI side of a machine, for tests and drivers' probe calls. */
+export interface MachinePci {
+  /** The device model at `bdf` (throws if there is none). */
+  device<T extends PciFunction = PciFunction>(bdf: string): T;
+  devices(): PciFunction[];
 }
 
 export interface RunOptions {
@@ -48,7 +67,7 @@ export class UnexpectedSplatError extends Error {
   }
 }
 
-const KNOWN_OPTIONS = new Set(["cpus", "seed", "strategy", "trace", "config", "runLimitNs", "cmdline"]);
+const KNOWN_OPTIONS = new Set(["cpus", "seed", "strategy", "trace", "config", "runLimitNs", "cmdline", "pci", "platform"]);
 
 let active: Machine | null = null;
 
@@ -60,6 +79,9 @@ export class Machine {
   readonly kernel: Kernel;
   readonly recorder: TraceRecorder;
   readonly options: Required<Pick<MachineOptions, "cpus" | "seed" | "runLimitNs">>;
+  /** RAM, MMIO, PCI, the MSI fabric and the local APICs. */
+  readonly platform: Platform;
+  readonly pci: MachinePci;
   private reportedSplats = 0;
   private running = false;
 
@@ -77,6 +99,21 @@ export class Machine {
     if (opts.trace ?? true) this.recorder.start();
     const config = { ...DEFAULT_CONFIG, ...(opts.config ?? {}) };
     this.kernel = start_kernel(this.sim, config, opts.cmdline ?? "console=ttyS0 irqlab");
+    // ---- hardware platform (lib/hw) ----
+    const platform = createPlatform(this.sim, { seed, ...(opts.platform ?? {}) });
+    this.platform = platform;
+    this.kernel.state("platform", () => platform);
+    lapic_init();
+    for (const spec of opts.pci?.devices ?? []) createPciDevice(platform, spec);
+    this.pci = {
+      device<T extends PciFunction = PciFunction>(bdf: string): T {
+        const f = platform.pci.device(formatBdf(parseBdf(bdf)));
+        if (!f) throw new SimulatorError(`m.pci.device: no PCI function at ${bdf}`);
+        return f as T;
+      },
+      devices: () => platform.pci.devices(),
+    };
+    // ---- end hardware platform ----
     genirq_init();
     Machine.created.push(this);
   }

@@ -89,7 +89,7 @@ export function irq_can_set_affinity_usr(irq: number): boolean {
 // kernel/irq/manage.c: irq_validate_effective_affinity()
 function irq_validate_effective_affinity(data: irq_data): void {
   if (!cpumask_empty(data.common.effective_affinity)) return;
-  pr_warn_once("irq_chip %s did not update eff. affinity mask of irq %u\n", data.chip.name, data.irq);
+  pr_warn_once("genirq: irq_chip %s did not update eff. affinity mask of irq %u\n", data.chip.name, data.irq);
 }
 
 // kernel/irq/manage.c: irq_do_set_affinity() (B30)

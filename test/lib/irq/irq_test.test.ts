@@ -25,6 +25,8 @@ import {
   type irq_data,
 } from "../../../lib/irq/irq.ts";
 import { cpumask_of, cpumask_setall, cpumask, type cpumask as Cpumask } from "../../../lib/kernel/cpumask.ts";
+import { EINVAL } from "../../../lib/kernel/errno.ts";
+import { IRQD_AFFINITY_MANAGED, IRQD_AFFINITY_SET, IRQD_IRQ_DISABLED, IRQD_IRQ_MASKED, IRQD_MANAGED_SHUTDOWN } from "../../../lib/irq/irq.ts";
 import { raw_spin_lock_irqsave, raw_spin_unlock_irqrestore } from "../../../lib/kernel/spinlock.ts";
 import { add_cpu, remove_cpu } from "../../../lib/kernel/cpu.ts";
 
@@ -73,6 +75,28 @@ async function kunit(body: () => Promise<void>, cpus = 2): Promise<Machine> {
 }
 
 describe("kernel/irq/irq_test.c (KUnit irq_test_cases)", () => {
+  it("A49/A50 irq_test_setup_fake_irq: a fresh descriptor has the desc_set_defaults() state; a managed affinity marks it managed and shut down", async () => {
+    await kunit(() => {
+      const virq = irq_test_setup_fake_irq(null);
+      const desc = irq_to_desc(virq)!;
+      const st = desc.irq_common_data.state_use_accessors;
+      expect(desc.depth).to.equal(1);
+      expect(st & (IRQD_IRQ_DISABLED | IRQD_IRQ_MASKED)).to.equal(IRQD_IRQ_DISABLED | IRQD_IRQ_MASKED);
+      expect(desc.handle_irq).to.equal(handle_simple_irq);
+      expect(desc.irq_data.chip.name).to.equal("fake");
+      expect([desc.tot_count, desc.irq_count, desc.irqs_unhandled, desc.istate]).to.deep.equal([0, 0, 0, 0]);
+      expect(desc.status_use_accessors & IRQ_NOREQUEST).to.equal(0);
+      const mask = new cpumask();
+      cpumask_setall(mask);
+      const m = irq_test_setup_fake_irq({ is_managed: true, mask });
+      const ms = irq_to_desc(m)!.irq_common_data.state_use_accessors;
+      expect(ms & (IRQD_AFFINITY_SET | IRQD_AFFINITY_MANAGED | IRQD_MANAGED_SHUTDOWN)).to.equal(IRQD_AFFINITY_SET | IRQD_AFFINITY_MANAGED | IRQD_MANAGED_SHUTDOWN);
+      // an empty affinity mask makes the allocation fail
+      expect(__irq_alloc_descs(-1, 1, 1, NUMA_NO_NODE, [{ is_managed: true, mask: new cpumask() }])).to.equal(-EINVAL);
+      return Promise.resolve();
+    });
+  });
+
   it("A51 irq_disable_depth_test: request, disable, enable move depth 0 -> 1 -> 0", async () => {
     await kunit(async () => {
       const virq = irq_test_setup_fake_irq(null);

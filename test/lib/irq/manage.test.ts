@@ -202,7 +202,7 @@ describe("genirq-B management API (kernel/irq/manage.c)", () => {
   });
 
   describe("B4 __setup_irq", () => {
-    it("B4 first request on a bus-locked chip: irq_bus_lock, irq_request_resources, irq_set_type, irq_startup, affinity, irq_bus_sync_unlock", async () => {
+    it("B4/B46 first request on a bus-locked chip: irq_bus_lock, irq_request_resources, irq_set_type, irq_startup, affinity, irq_bus_sync_unlock", async () => {
       const log: string[] = [];
       const ctx: string[] = [];
       await run(async () => {
@@ -345,7 +345,7 @@ describe("genirq-B management API (kernel/irq/manage.c)", () => {
       });
     });
 
-    it("B4 IRQF_NO_AUTOEN / IRQ_NOAUTOEN: depth 1, not started; the first enable_irq starts it (B19: an extra disable makes depth 2 silently)", async () => {
+    it("B4/B19 IRQF_NO_AUTOEN / IRQ_NOAUTOEN: depth 1, not started; an extra disable makes depth 2 silently; the first enable to depth 0 starts it", async () => {
       const log: string[] = [];
       await run(async () => {
         const a = setup_irq(rec_chip(log, { cbs: ["irq_startup", "irq_mask", "irq_unmask"] }));
@@ -452,7 +452,7 @@ describe("genirq-B management API (kernel/irq/manage.c)", () => {
       });
     });
 
-    it("B11 callback order of a last free on a bus-locked chip, with deactivate and release after synchronize", async () => {
+    it("B11/B46 callback order of a last free on a bus-locked chip, with deactivate and release after synchronize", async () => {
       const log: string[] = [];
       const ctx: string[] = [];
       await run(async () => {
@@ -611,7 +611,7 @@ describe("genirq-B management API (kernel/irq/manage.c)", () => {
       expect(m.splats()).to.have.length(0);
     });
 
-    it("B15 disable depth nests without bound; only 0->1 calls irq_disable and only 1->0 re-enables", async () => {
+    it("A35/B15 disable depth nests without bound; only 0->1 calls irq_disable and only 1->0 re-enables", async () => {
       const log: string[] = [];
       await run(async () => {
         const { irq, desc } = setup_irq(rec_chip(log, { cbs: ["irq_enable", "irq_disable", "irq_mask", "irq_unmask"] }));

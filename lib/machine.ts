@@ -13,6 +13,10 @@ import { genirq_init } from "./irq/init.ts";
 import { alloc_pid, task_struct } from "./kernel/sched.ts";
 import { format_dmesg } from "./kernel/printk.ts";
 import { msleep } from "./kernel/delay.ts";
+// ---- genirq observability (lib/irq/proc.ts, lib/irq/debugfs.ts) ----
+import { default_affinity_read, default_affinity_write, proc_irq_read, proc_irq_write, show_interrupts } from "./irq/proc.ts";
+import { irq_debugfs_domain_read, irq_debugfs_irq_read } from "./irq/debugfs.ts";
+// ---- end genirq observability ----
 // ---- hardware platform (lib/hw) ----
 import { createPlatform, type Platform, type PlatformOptions } from "./hw/platform.ts";
 import { createPciDevice, type PciDeviceSpec } from "./hw/devices/index.ts";
@@ -200,6 +204,45 @@ export class Machine {
   dmesg(): string {
     return format_dmesg(this.kernel.log);
   }
+
+  // ---- genirq observability (lib/irq/proc.ts, lib/irq/debugfs.ts) ----
+  /** A file access as a user process would make it: in the running task, or on CPU0 between runs. */
+  private kernelCall<T>(fn: () => T): T {
+    if (this.running) return fn();
+    return this.enter(fn);
+  }
+
+  /** cat /proc/interrupts */
+  procInterrupts(): string {
+    return this.kernelCall(() => show_interrupts());
+  }
+
+  /** cat /proc/irq/<irq>/<file>, or /proc/irq/default_smp_affinity; null if the file does not exist. */
+  procIrq(irq: number, file: string): string | null;
+  procIrq(path: "default_smp_affinity"): string;
+  procIrq(irq: number | "default_smp_affinity", file?: string): string | null {
+    if (irq === "default_smp_affinity") return this.kernelCall(() => default_affinity_read());
+    return this.kernelCall(() => proc_irq_read(irq, file ?? ""));
+  }
+
+  /** write(2) of `text` to /proc/irq/<irq>/<file> or /proc/irq/default_smp_affinity: bytes written or -errno. */
+  writeProcIrq(irq: number, file: string, text: string): number;
+  writeProcIrq(path: "default_smp_affinity", text: string): number;
+  writeProcIrq(irq: number | "default_smp_affinity", file: string, text?: string): number {
+    if (irq === "default_smp_affinity") return this.kernelCall(() => default_affinity_write(file));
+    return this.kernelCall(() => proc_irq_write(irq, file, text ?? ""));
+  }
+
+  /** cat /sys/kernel/debug/irq/irqs/<irq>; null if there is no such descriptor. */
+  debugfsIrq(irq: number): string | null {
+    return this.kernelCall(() => irq_debugfs_irq_read(irq));
+  }
+
+  /** cat /sys/kernel/debug/irq/domains/<name> ("default" always exists); null if there is no such file. */
+  debugfsDomain(name: string): string | null {
+    return this.kernelCall(() => irq_debugfs_domain_read(name));
+  }
+  // ---- end genirq observability ----
 
   /** Every recorded trace event. */
   trace(): readonly TraceRecord[] {

@@ -17,6 +17,8 @@ import { msleep } from "./kernel/delay.ts";
 import { default_affinity_read, default_affinity_write, proc_irq_read, proc_irq_write, show_interrupts } from "./irq/proc.ts";
 import { irq_debugfs_domain_read, irq_debugfs_irq_read } from "./irq/debugfs.ts";
 // ---- end genirq observability ----
+import { x86_boot, x86_build_hardware, type ImsOptions, type IommuOptions, type X86BootOptions } from "./machine/x86.ts";
+import type { VtdUnit } from "./hw/vtd.ts";
 // ---- hardware platform (lib/hw) ----
 import { createPlatform, type Platform, type PlatformOptions } from "./hw/platform.ts";
 import { createPciDevice, type PciDeviceSpec } from "./hw/devices/index.ts";
@@ -45,6 +47,16 @@ export interface MachineOptions {
   /** Hardware timing and address-map knobs (lib/hw/platform.ts). */
   platform?: PlatformOptions;
   // ---- end hardware platform ----
+  /**
+   * "x86" (default) boots the interrupt architecture: local APICs, the vector
+   * domain, interrupt remapping, the PCI scan. "none" stops after the kernel
+   * primitives, for tests of lib/kernel and of bare hardware.
+   */
+  arch?: "x86" | "none";
+  /** The interrupt-remapping unit (default: present and enabled). */
+  iommu?: IommuOptions;
+  /** IMS parent policy (default: IMS needs the remapping domain, as v6.2..v6.9). */
+  ims?: ImsOptions;
 }
 
 /** The PCI side of a machine, for tests and drivers' probe calls. */
@@ -71,7 +83,7 @@ export class UnexpectedSplatError extends Error {
   }
 }
 
-const KNOWN_OPTIONS = new Set(["cpus", "seed", "strategy", "trace", "config", "runLimitNs", "cmdline", "pci", "platform"]);
+const KNOWN_OPTIONS = new Set(["cpus", "seed", "strategy", "trace", "config", "runLimitNs", "cmdline", "pci", "platform", "arch", "iommu", "ims"]);
 
 let active: Machine | null = null;
 
@@ -86,6 +98,10 @@ export class Machine {
   /** RAM, MMIO, PCI, the MSI fabric and the local APICs. */
   readonly platform: Platform;
   readonly pci: MachinePci;
+  /** The interrupt-remapping unit, or null when the machine has none. */
+  readonly iommu: VtdUnit | null;
+  private readonly bootOptions: X86BootOptions;
+  readonly arch: "x86" | "none";
   private reportedSplats = 0;
   private running = false;
 
@@ -118,8 +134,18 @@ export class Machine {
       devices: () => platform.pci.devices(),
     };
     // ---- end hardware platform ----
+    const arch = opts.arch ?? "x86";
+    if (arch !== "x86" && arch !== "none") throw new SimulatorError(`createMachine: arch must be "x86" or "none", got ${String(arch)}`);
+    this.arch = arch;
+    this.bootOptions = { iommu: opts.iommu, ims: opts.ims };
+    this.iommu = arch === "x86" ? x86_build_hardware(platform, this.bootOptions) : null;
     genirq_init();
     Machine.created.push(this);
+  }
+
+  /** The x86 interrupt boot (lib/machine/x86.ts); createMachine() runs it once. */
+  async bootArch(): Promise<void> {
+    if (this.arch === "x86") await x86_boot(this.platform, this.iommu, this.bootOptions);
   }
 
   /** Make this machine the one whose kernel code runs. */
@@ -286,7 +312,8 @@ export class Machine {
 /** Boot a machine. */
 export async function createMachine(opts: MachineOptions = {}): Promise<Machine> {
   const m = new Machine(opts);
-  // let the boot threads (ksoftirqd, ...) reach their first sleep
-  await m.run(() => undefined, { comm: "init" });
+  // let the boot threads (ksoftirqd, ...) reach their first sleep, then boot
+  // the interrupt architecture as start_kernel() and the initcalls do
+  await m.run(() => m.bootArch(), { comm: "init" });
   return m;
 }

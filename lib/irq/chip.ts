@@ -92,6 +92,11 @@ export function irq_set_handler_data(irq: number, data: unknown): number {
   return 0;
 }
 
+// include/linux/irq.h: irq_get_msi_desc()
+export function irq_get_msi_desc(irq: number): msi_desc | null {
+  return irq_to_desc(irq)?.irq_common_data.msi_desc ?? null;
+}
+
 // kernel/irq/chip.c: irq_set_msi_desc_off()
 export function irq_set_msi_desc_off(irq_base: number, irq_offset: number, entry: msi_desc | null): number {
   const desc = irq_to_desc(irq_base + irq_offset);

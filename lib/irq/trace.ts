@@ -123,7 +123,8 @@ export function traced_chip(chip: irq_chip): irq_chip {
       emit("exit", cb, chip, d, fmtRet(r));
       return r;
     };
-    Object.defineProperty(view, cb, { value: chip_cb, enumerable: true });
+    // writable: a C chip is a plain struct a driver may patch after registration
+    Object.defineProperty(view, cb, { value: chip_cb, enumerable: true, writable: true, configurable: true });
   }
   w = view;
   wrapped.set(chip, w);

@@ -14,6 +14,7 @@ export const EAGAIN = 11;
 export const ENOMEM = 12;
 export const EACCES = 13;
 export const EFAULT = 14;
+export const ENOTTY = 25;
 export const EBUSY = 16;
 export const EEXIST = 17;
 export const ENODEV = 19;
@@ -41,7 +42,7 @@ export const ENOTSUPP = 524;
 const NAMES: Record<number, string> = {
   [EPERM]: "EPERM", [ENOENT]: "ENOENT", [ESRCH]: "ESRCH", [EINTR]: "EINTR", [EIO]: "EIO",
   [ENXIO]: "ENXIO", [E2BIG]: "E2BIG", [EBADF]: "EBADF", [EAGAIN]: "EAGAIN", [ENOMEM]: "ENOMEM",
-  [EACCES]: "EACCES", [EFAULT]: "EFAULT", [EBUSY]: "EBUSY", [EEXIST]: "EEXIST", [ENODEV]: "ENODEV",
+  [EACCES]: "EACCES", [EFAULT]: "EFAULT", [ENOTTY]: "ENOTTY", [EBUSY]: "EBUSY", [EEXIST]: "EEXIST", [ENODEV]: "ENODEV",
   [EINVAL]: "EINVAL", [ENOSPC]: "ENOSPC", [ERANGE]: "ERANGE", [EDEADLK]: "EDEADLK", [ENOSYS]: "ENOSYS",
   [ENOMSG]: "ENOMSG", [ENODATA]: "ENODATA", [ETIME]: "ETIME", [ENOLINK]: "ENOLINK", [EBADR]: "EBADR",
   [EOVERFLOW]: "EOVERFLOW", [EOPNOTSUPP]: "EOPNOTSUPP", [ENOTCONN]: "ENOTCONN", [ESHUTDOWN]: "ESHUTDOWN",

@@ -159,6 +159,11 @@ function rl(key: string): ratelimit_state {
   return s;
 }
 
+/** printk_ratelimited(): the format's own level, rate-limited per call site (format). */
+export function printk_ratelimited(fmt: string, ...args: unknown[]): number {
+  return __ratelimit(rl("printk:" + fmt)) ? printk(fmt, ...args) : 0;
+}
+
 export function pr_err_ratelimited(fmt: string, ...args: unknown[]): number {
   return __ratelimit(rl("err:" + fmt)) ? pr_err(fmt, ...args) : 0;
 }

@@ -17,7 +17,7 @@ import { arch_irq_stat } from "../../../lib/kernel/entry.ts";
 
 describe("lib/kernel/apic interrupt entry", () => {
   it("boots every local APIC enabled with the spurious vector 0xff and TPR 0x10", async () => {
-    const m = await createMachine({ cpus: 3 });
+    const m = await createMachine({ arch: "none", cpus: 3 });
     for (let c = 0; c < 3; c++) {
       expect(m.enter(() => apic_read(APIC_SPIV), c)).to.equal(0x1ff);
       expect(m.enter(() => apic_read(APIC_TASKPRI), c)).to.equal(0x10);
@@ -25,7 +25,7 @@ describe("lib/kernel/apic interrupt entry", () => {
   });
 
   it("the default dispatch sends EOI and prints nothing", async () => {
-    const m = await createMachine({ cpus: 2 });
+    const m = await createMachine({ arch: "none", cpus: 2 });
     const before = m.dmesg();
     await m.run(async () => {
       m.platform.lapic(1).accept(0x41, 0);
@@ -38,7 +38,7 @@ describe("lib/kernel/apic interrupt entry", () => {
   });
 
   it("runs the installed dispatch in hardirq context on the target CPU, for IPIs too", async () => {
-    const m = await createMachine({ cpus: 2 });
+    const m = await createMachine({ arch: "none", cpus: 2 });
     const seen: string[] = [];
     m.enter(() =>
       set_arch_vector_handler((cpu, vector) => {
@@ -56,7 +56,7 @@ describe("lib/kernel/apic interrupt entry", () => {
   });
 
   it("treats vector 0xff as the spurious interrupt: counted, reported, not acknowledged", async () => {
-    const m = await createMachine({ cpus: 2 });
+    const m = await createMachine({ arch: "none", cpus: 2 });
     let dispatched = 0;
     m.enter(() => set_arch_vector_handler(() => void dispatched++));
     await m.run(async () => {

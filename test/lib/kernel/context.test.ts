@@ -25,7 +25,7 @@ import { raise_softirq, TASKLET_SOFTIRQ, tasklet_struct, tasklet_schedule } from
 
 describe("lib/kernel interrupt windows and contexts", () => {
   it("takes an interrupt raised while interrupts are off only when they are re-enabled", async () => {
-    const m = await createMachine({ cpus: 2 });
+    const m = await createMachine({ arch: "none", cpus: 2 });
     const log: string[] = [];
     await m.run(async () => {
       const v = soft_vector(() => {
@@ -43,7 +43,7 @@ describe("lib/kernel interrupt windows and contexts", () => {
   });
 
   it("restores the flags of local_irq_save and opens the window only when they were on", async () => {
-    const m = await createMachine({ cpus: 1 });
+    const m = await createMachine({ arch: "none", cpus: 1 });
     const log: string[] = [];
     await m.run(() => {
       const v = soft_vector(() => void log.push("irq"));
@@ -59,7 +59,7 @@ describe("lib/kernel interrupt windows and contexts", () => {
   });
 
   it("lets an idle CPU take an interrupt at the instant it is raised", async () => {
-    const m = await createMachine({ cpus: 2 });
+    const m = await createMachine({ arch: "none", cpus: 2 });
     await m.run(async () => {
       const v = soft_vector(() => {
         expect(in_hardirq()).to.equal(true);
@@ -72,7 +72,7 @@ describe("lib/kernel interrupt windows and contexts", () => {
   });
 
   it("takes interrupts during a busy-wait with interrupts on, at their arrival time", async () => {
-    const m = await createMachine({ cpus: 1 });
+    const m = await createMachine({ arch: "none", cpus: 1 });
     await m.run(() => {
       const v = soft_vector(() => undefined);
       const t0 = K.sim.now;
@@ -84,7 +84,7 @@ describe("lib/kernel interrupt windows and contexts", () => {
   });
 
   it("defers an interrupt arriving during a busy-wait with interrupts off until they are on", async () => {
-    const m = await createMachine({ cpus: 1 });
+    const m = await createMachine({ arch: "none", cpus: 1 });
     await m.run(() => {
       const v = soft_vector(() => undefined);
       const t0 = K.sim.now;
@@ -98,7 +98,7 @@ describe("lib/kernel interrupt windows and contexts", () => {
   });
 
   it("reports hardirq, softirq and task context through preempt_count", async () => {
-    const m = await createMachine({ cpus: 1 });
+    const m = await createMachine({ arch: "none", cpus: 1 });
     const seen: string[] = [];
     await m.run(async () => {
       const v = soft_vector(() => {
@@ -124,7 +124,7 @@ describe("lib/kernel interrupt windows and contexts", () => {
   });
 
   it("runs softirqs raised in a task from local_bh_enable() or ksoftirqd", async () => {
-    const m = await createMachine({ cpus: 1 });
+    const m = await createMachine({ arch: "none", cpus: 1 });
     const seen: string[] = [];
     await m.run(async () => {
       local_bh_disable();
@@ -142,7 +142,7 @@ describe("lib/kernel interrupt windows and contexts", () => {
   });
 
   it("lets another CPU's task run while a task sleeps", async () => {
-    const m = await createMachine({ cpus: 2 });
+    const m = await createMachine({ arch: "none", cpus: 2 });
     const seen: string[] = [];
     await m.run(async () => {
       const t = kthread_run(

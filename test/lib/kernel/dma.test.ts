@@ -8,7 +8,7 @@ import { expectSplat } from "../../harness.ts";
 
 describe("lib/kernel/dma coherent memory", () => {
   it("hands out zeroed, naturally aligned blocks that devices and the CPU share", async () => {
-    const m = await createMachine({ cpus: 1 });
+    const m = await createMachine({ arch: "none", cpus: 1 });
     await m.run(() => {
       const a = dma_alloc_coherent(null, 100, GFP_KERNEL)!;
       const b = dma_alloc_coherent(null, 3 * 4096, GFP_KERNEL)!;
@@ -39,7 +39,7 @@ describe("lib/kernel/dma coherent memory", () => {
   });
 
   it("stops at out-of-bounds accesses and at use after free", async () => {
-    const m = await createMachine({ cpus: 1 });
+    const m = await createMachine({ arch: "none", cpus: 1 });
     await m.run(() => {
       const a = dma_alloc_coherent(null, 64, GFP_KERNEL)!;
       expect(() => a.le32(62)).to.throw(SimulatorError, /out-of-bounds/);
@@ -50,7 +50,7 @@ describe("lib/kernel/dma coherent memory", () => {
   });
 
   it("reports a double free and a size mismatch the way dma-debug does", async () => {
-    const m = await createMachine({ cpus: 1 });
+    const m = await createMachine({ arch: "none", cpus: 1 });
     await expectSplat(m, /DMA-API: NULL NULL: device driver tries to free DMA memory it has not allocated/, () =>
       m.run(() => {
         const a = dma_alloc_coherent(null, 64, GFP_KERNEL)!;
@@ -68,7 +68,7 @@ describe("lib/kernel/dma coherent memory", () => {
   });
 
   it("may sleep with GFP_KERNEL and not with GFP_ATOMIC", async () => {
-    const m = await createMachine({ cpus: 1 });
+    const m = await createMachine({ arch: "none", cpus: 1 });
     await m.run(() => {
       const l = new raw_spinlock_t("dma_lock");
       raw_spin_lock(l);
@@ -87,7 +87,7 @@ describe("lib/kernel/dma coherent memory", () => {
   });
 
   it("returns NULL when the pool is exhausted", async () => {
-    const m = await createMachine({ cpus: 1, platform: { coherentSize: 4 * 4096 } });
+    const m = await createMachine({ arch: "none", cpus: 1, platform: { coherentSize: 4 * 4096 } });
     await m.run(() => {
       expect(dma_alloc_coherent(null, 4 * 4096, GFP_KERNEL)).to.not.equal(null);
       expect(dma_alloc_coherent(null, 1, GFP_KERNEL)).to.equal(null);

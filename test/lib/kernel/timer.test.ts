@@ -10,7 +10,7 @@ import { arch_irq_stat } from "../../../lib/kernel/entry.ts";
 
 describe("lib/kernel jiffies and timers", () => {
   it("starts jiffies five minutes before the 32-bit wrap, at HZ=250", async () => {
-    await createMachine({ cpus: 1 });
+    await createMachine({ arch: "none", cpus: 1 });
     expect(INITIAL_JIFFIES()).to.equal(4294967296 - 75000);
     expect(jiffies()).to.equal(INITIAL_JIFFIES());
     expect(msecs_to_jiffies(10)).to.equal(3);
@@ -26,7 +26,7 @@ describe("lib/kernel jiffies and timers", () => {
   });
 
   it("runs a timer's callback in TIMER_SOFTIRQ of the CPU that armed it, from its local timer interrupt", async () => {
-    const m = await createMachine({ cpus: 2 });
+    const m = await createMachine({ arch: "none", cpus: 2 });
     const seen: string[] = [];
     await m.run(async () => {
       const t = new timer_list();
@@ -41,7 +41,7 @@ describe("lib/kernel jiffies and timers", () => {
   });
 
   it("cancels a pending timer and reports whether it was pending", async () => {
-    const m = await createMachine({ cpus: 1 });
+    const m = await createMachine({ arch: "none", cpus: 1 });
     let fired = false;
     await m.run(async () => {
       const t = new timer_list();
@@ -56,7 +56,7 @@ describe("lib/kernel jiffies and timers", () => {
   });
 
   it("sleeps the wheel's way in msleep() and precisely in usleep_range()", async () => {
-    const m = await createMachine({ cpus: 1 });
+    const m = await createMachine({ arch: "none", cpus: 1 });
     await m.run(async () => {
       let t0 = K.sim.now;
       await msleep(10);

@@ -11,7 +11,7 @@ import { K } from "../../../lib/kernel/kernel.ts";
 
 describe("lib/kernel lockup detectors", () => {
   it("ends an irqs-off spin for something that never comes with the hard lockup report", async () => {
-    const m = await createMachine({ cpus: 2 });
+    const m = await createMachine({ arch: "none", cpus: 2 });
     const { error } = await expectSplat(m, /Watchdog detected hard LOCKUP on cpu 0/, () =>
       m.run(() => {
         const flag = { set: false };
@@ -27,7 +27,7 @@ describe("lib/kernel lockup detectors", () => {
   });
 
   it("reports a preempt-off spin with interrupts on as a soft lockup after about 22 s", async () => {
-    const m = await createMachine({ cpus: 1 });
+    const m = await createMachine({ arch: "none", cpus: 1 });
     let pid = 0;
     const { error } = await expectSplat(m, /soft lockup/, () =>
       m.run(() => {
@@ -42,7 +42,7 @@ describe("lib/kernel lockup detectors", () => {
   });
 
   it("lets a long but finite irqs-off spin finish after reporting it", async () => {
-    const m = await createMachine({ cpus: 1 });
+    const m = await createMachine({ arch: "none", cpus: 1 });
     await expectSplat(m, /hard LOCKUP/, () =>
       m.run(() => {
         const until = K.sim.now + 12e9;
@@ -57,7 +57,7 @@ describe("lib/kernel lockup detectors", () => {
   });
 
   it("refuses to run a stopped machine again", async () => {
-    const m = await createMachine({ cpus: 1 });
+    const m = await createMachine({ arch: "none", cpus: 1 });
     m.expectSplat(/lockup/i, Infinity);
     await m.run(() => {
       local_irq_disable();

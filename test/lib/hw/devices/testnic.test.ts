@@ -19,7 +19,7 @@ interface Taken {
 }
 
 async function boot(cpus = 4, vectors = 8, traffic?: TrafficPattern, seed = 1): Promise<{ m: Machine; nic: TestNic; taken: Taken[] }> {
-  const m = await createMachine({ cpus, seed, pci: { devices: [{ type: "testnic", bdf: BDF, vectors, traffic }] } });
+  const m = await createMachine({ arch: "none", cpus, seed, pci: { devices: [{ type: "testnic", bdf: BDF, vectors, traffic }] } });
   const nic = m.pci.device<TestNic>(BDF);
   const taken: Taken[] = [];
   m.enter(() =>

@@ -1,0 +1,586 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// kernel/irq/msi.c (the v6.5..v6.9 generation, which has the PCI/IMS
+// secondary domain) and include/linux/msi.h: MSI descriptors, MSI domains
+// and per-device MSI domains (C28-C45). Allocation and free are in
+// msi_alloc.ts.
+
+import { EBUSY, EINVAL, ENOMEM, ERANGE } from "../kernel/errno.ts";
+import { WARN_ON_ONCE } from "../kernel/bug.ts";
+import { vsprintf } from "../kernel/vsprintf.ts";
+import { mutex, __mutex_lock, mutex_unlock } from "../kernel/mutex.ts";
+import { lock_is_held } from "../kernel/lockdep.ts";
+import type { device } from "../kernel/device.ts";
+import type { cpumask } from "../kernel/cpumask.ts";
+import { IRQD_AFFINITY_MANAGED, type irq_chip, type irq_data } from "./irq.ts";
+import { msi_desc, msi_msg, type msi_parent_ops } from "./msi_types.ts";
+import type { irq_affinity_desc } from "./interrupt.ts";
+import type { irq_flow_handler_t } from "./irqdesc.ts";
+import { irq_to_desc } from "./irqdesc.ts";
+import { __irq_set_handler, irq_set_handler_data } from "./chip.ts";
+import {
+  irq_domain_alloc_named_fwnode,
+  irq_domain_create_hierarchy,
+  irq_domain_free_fwnode,
+  irq_domain_remove,
+  irq_domain_set_hwirq_and_chip,
+  irq_domain_update_bus_token,
+  IRQ_DOMAIN_FLAG_ISOLATED_MSI,
+  IRQ_DOMAIN_FLAG_MSI,
+  IRQ_DOMAIN_FLAG_MSI_DEVICE,
+  IRQ_DOMAIN_FLAG_MSI_PARENT,
+  type fwnode_handle,
+  type irq_domain,
+  type irq_domain_ops,
+} from "./irqdomain.ts";
+import { msi_domain_activate, msi_domain_alloc, msi_domain_deactivate, msi_domain_free } from "./msi_alloc.ts";
+import { msi_domain_set_affinity } from "./msi_alloc.ts";
+
+export { msi_desc, msi_msg };
+
+/* include/linux/msi.h: MSI_FLAG_* (v6.2..v6.9 numbering; C42) */
+export const MSI_FLAG_USE_DEF_DOM_OPS = 1 << 0;
+export const MSI_FLAG_USE_DEF_CHIP_OPS = 1 << 1;
+export const MSI_FLAG_ACTIVATE_EARLY = 1 << 2;
+export const MSI_FLAG_MUST_REACTIVATE = 1 << 3;
+export const MSI_FLAG_DEV_SYSFS = 1 << 4;
+export const MSI_FLAG_ALLOC_SIMPLE_MSI_DESCS = 1 << 5;
+export const MSI_FLAG_FREE_MSI_DESCS = 1 << 6;
+export const MSI_FLAG_NOMASK_QUIRK = 1 << 7;
+export const MSI_FLAG_PARENT_PM_DEV = 1 << 8;
+export const MSI_FLAG_PCI_MSI_MASK_PARENT = 1 << 9;
+export const MSI_GENERIC_FLAGS_MASK = 0x0000ffff;
+export const MSI_DOMAIN_FLAGS_MASK = 0xffff0000 | 0;
+export const MSI_FLAG_MULTI_PCI_MSI = 1 << 16;
+export const MSI_FLAG_PCI_MSIX = 1 << 17;
+export const MSI_FLAG_LEVEL_CAPABLE = 1 << 18;
+export const MSI_FLAG_MSIX_CONTIGUOUS = 1 << 19;
+export const MSI_FLAG_PCI_MSIX_ALLOC_DYN = 1 << 20;
+/** v6.2..v6.9: the parent supports PCI/IMS. (Later trees reuse bit 21 for NO_AFFINITY.) */
+export const MSI_FLAG_PCI_IMS = 1 << 21;
+
+/* enum msi_domain_ids (v6.2..v6.9) */
+export const MSI_DEFAULT_DOMAIN = 0;
+export const MSI_SECONDARY_DOMAIN = 1;
+export const MSI_MAX_DEVICE_IRQDOMAINS = 2;
+
+export const MSI_MAX_INDEX = 0xffff;
+export const MSI_ANY_INDEX = 0xffffffff;
+/** MSI_XA_DOMAIN_SIZE: hwsize 0 means a software index space of this size. */
+export const MSI_XA_DOMAIN_SIZE = MSI_MAX_INDEX + 1;
+
+/* enum msi_desc_filter */
+export const MSI_DESC_ALL = 0;
+export const MSI_DESC_NOTASSOCIATED = 1;
+export const MSI_DESC_ASSOCIATED = 2;
+
+/* msi_init_virq() flags */
+export const VIRQ_CAN_RESERVE = 0x01;
+export const VIRQ_ACTIVATE = 0x02;
+export const VIRQ_NOMASK_QUIRK = 0x04;
+
+/** msi_alloc_info_t: the architecture's irq_alloc_info; fields are free-form. */
+export type msi_alloc_info_t = Record<string, unknown> & { desc?: msi_desc | null; hwirq?: number };
+
+/** struct msi_domain_ops (C39) */
+export interface msi_domain_ops {
+  get_hwirq?: (info: msi_domain_info, arg: msi_alloc_info_t) => number;
+  msi_init?: (domain: irq_domain, info: msi_domain_info, virq: number, hwirq: number, arg: msi_alloc_info_t) => number;
+  msi_free?: (domain: irq_domain, info: msi_domain_info, virq: number) => void;
+  msi_prepare?: (domain: irq_domain, dev: device, nvec: number, arg: msi_alloc_info_t) => number;
+  prepare_desc?: (domain: irq_domain, arg: msi_alloc_info_t, desc: msi_desc) => void;
+  set_desc?: (arg: msi_alloc_info_t, desc: msi_desc) => void;
+  domain_alloc_irqs?: (domain: irq_domain, dev: device, nvec: number) => number;
+  domain_free_irqs?: (domain: irq_domain, dev: device) => void;
+  msi_post_free?: (domain: irq_domain, dev: device) => void;
+}
+
+/** struct msi_domain_info (C38) */
+export interface msi_domain_info {
+  flags: number;
+  bus_token: number;
+  hwsize: number;
+  ops: msi_domain_ops | null;
+  chip: irq_chip | null;
+  chip_data: unknown;
+  handler: irq_flow_handler_t | null;
+  handler_data: unknown;
+  handler_name: string | null;
+  data: unknown;
+}
+
+/** struct msi_domain_template */
+export interface msi_domain_template {
+  name?: string;
+  chip: irq_chip;
+  ops: msi_domain_ops;
+  info: Omit<msi_domain_info, "ops" | "chip" | "hwsize" | "data" | "chip_data"> & Partial<msi_domain_info>;
+}
+
+/** struct msi_map */
+export interface msi_map {
+  index: number;
+  virq: number;
+}
+
+/** union msi_instance_cookie */
+export interface msi_instance_cookie {
+  value: bigint;
+  ptr?: unknown;
+}
+
+/** struct msi_dev_domain */
+interface msi_dev_domain {
+  store: Map<number, msi_desc>;
+  domain: irq_domain | null;
+}
+
+/** struct msi_device_data (C30) */
+export interface msi_device_data {
+  properties: number;
+  mutex: mutex;
+  __domains: msi_dev_domain[];
+  __iter_idx: number;
+}
+
+/** struct msi_ctrl */
+export interface msi_ctrl {
+  domid: number;
+  first: number;
+  last: number;
+  nirqs: number;
+}
+
+function md(dev: device): msi_device_data | null {
+  return dev.msi.data as msi_device_data | null;
+}
+
+// kernel/irq/msi.c: msi_setup_device_data() (C30)
+export function msi_setup_device_data(dev: device): number {
+  if (dev.msi.data) return 0;
+  const data: msi_device_data = {
+    properties: 0,
+    mutex: new mutex("&md->mutex"),
+    __domains: Array.from({ length: MSI_MAX_DEVICE_IRQDOMAINS }, () => ({ store: new Map<number, msi_desc>(), domain: null })),
+    __iter_idx: 0,
+  };
+  // If @dev::msi::domain is set and is a global MSI domain, copy the
+  // pointer into the domain array so all code can operate on domain ids.
+  const dom = dev.msi.domain as irq_domain | null;
+  if (dom && !(dom.flags & IRQ_DOMAIN_FLAG_MSI_PARENT)) data.__domains[MSI_DEFAULT_DOMAIN]!.domain = dom;
+  dev.msi.data = data;
+  return 0;
+}
+
+// kernel/irq/msi.c: msi_lock_descs(): may sleep only when contended
+export function msi_lock_descs(dev: device): Promise<void> | void {
+  return __mutex_lock(md(dev)!.mutex);
+}
+
+// kernel/irq/msi.c: msi_unlock_descs()
+export function msi_unlock_descs(dev: device): void {
+  const d = md(dev)!;
+  // Invalidate the index which was cached by the iterator
+  d.__iter_idx = Number.MAX_SAFE_INTEGER;
+  mutex_unlock(d.mutex);
+}
+
+function lockdep_assert_held_descs(dev: device): void {
+  WARN_ON_ONCE(!lock_is_held(md(dev)!.mutex.dep_map), { fn: "msi_lockdep_assert" });
+}
+
+// kernel/irq/msi.c: msi_alloc_desc() (C32)
+export function msi_alloc_desc(dev: device, nvec: number, affinity: readonly irq_affinity_desc[] | null): msi_desc {
+  const desc = new msi_desc(dev, nvec);
+  if (affinity) desc.affinity = affinity.map((a) => ({ mask: a.mask, is_managed: a.is_managed }));
+  return desc;
+}
+
+// kernel/irq/msi.c: msi_domain_get_hwsize()
+export function msi_domain_get_hwsize(dev: device, domid: number): number {
+  const d = md(dev);
+  const domain = d?.__domains[domid]?.domain ?? null;
+  if (domain) {
+    const info = domain.host_data as msi_domain_info | null;
+    if (info?.hwsize) return info.hwsize;
+  }
+  // No domain, default to MSI_XA_DOMAIN_SIZE
+  return MSI_XA_DOMAIN_SIZE;
+}
+
+// kernel/irq/msi.c: msi_insert_desc() (C33): frees the descriptor on failure
+export function msi_insert_desc(dev: device, desc: msi_desc, domid: number, index: number): number {
+  const d = md(dev)!;
+  const xa = d.__domains[domid]!.store;
+  const hwsize = msi_domain_get_hwsize(dev, domid);
+  if (index === MSI_ANY_INDEX) {
+    // xa_alloc(): lowest free index in [0, hwsize - 1]
+    for (let i = 0; i < hwsize; i++) {
+      if (!xa.has(i)) {
+        desc.msi_index = i;
+        xa.set(i, desc);
+        return 0;
+      }
+    }
+    return -EBUSY;
+  }
+  if (index >= hwsize) return -ERANGE;
+  if (xa.has(index)) return -EBUSY;
+  desc.msi_index = index;
+  xa.set(index, desc);
+  return 0;
+}
+
+// kernel/irq/msi.c: msi_domain_insert_msi_desc()
+export function msi_domain_insert_msi_desc(dev: device, domid: number, init_desc: msi_desc): number {
+  lockdep_assert_held_descs(dev);
+  const desc = msi_alloc_desc(dev, init_desc.nvec_used, init_desc.affinity);
+  if (!desc) return -ENOMEM;
+  // Copy type specific data to the new descriptor.
+  desc.pci = structuredClonePci(init_desc.pci);
+  return msi_insert_desc(dev, desc, domid, init_desc.msi_index);
+}
+
+function structuredClonePci(p: msi_desc["pci"]): msi_desc["pci"] {
+  return { ...p, msi_attrib: { ...p.msi_attrib } };
+}
+
+// kernel/irq/msi.c: msi_desc_match() (C34)
+function msi_desc_match(desc: msi_desc, filter: number): boolean {
+  switch (filter) {
+    case MSI_DESC_ALL:
+      return true;
+    case MSI_DESC_NOTASSOCIATED:
+      return !desc.irq;
+    case MSI_DESC_ASSOCIATED:
+      return !!desc.irq;
+  }
+  WARN_ON_ONCE(1, { fn: "msi_desc_match" });
+  return false;
+}
+
+// kernel/irq/msi.c: msi_ctrl_valid() (C35)
+export function msi_ctrl_valid(dev: device, ctrl: msi_ctrl): boolean {
+  if (WARN_ON_ONCE(ctrl.domid >= MSI_MAX_DEVICE_IRQDOMAINS || (dev.msi.domain && !md(dev)!.__domains[ctrl.domid]!.domain), { fn: "msi_ctrl_valid" })) return false;
+  const hwsize = msi_domain_get_hwsize(dev, ctrl.domid);
+  if (WARN_ON_ONCE(ctrl.first > ctrl.last || ctrl.first >= hwsize || ctrl.last >= hwsize, { fn: "msi_ctrl_valid", line: 2 })) return false;
+  return true;
+}
+
+/** The stored descriptors of a domain in [first, last], ascending (xa_for_each_range()). */
+export function msi_descs_in_range(dev: device, domid: number, first: number, last: number): msi_desc[] {
+  const xa = md(dev)?.__domains[domid]?.store;
+  if (!xa) return [];
+  return [...xa.entries()]
+    .filter(([i]) => i >= first && i <= last)
+    .sort((a, b) => a[0] - b[0])
+    .map(([, d]) => d);
+}
+
+// kernel/irq/msi.c: msi_domain_free_msi_descs_range() (C36)
+export function msi_domain_free_msi_descs_range(dev: device, domid: number, first: number, last: number): void {
+  const ctrl: msi_ctrl = { domid, first, last, nirqs: 0 };
+  lockdep_assert_held_descs(dev);
+  if (!msi_ctrl_valid(dev, ctrl)) return;
+  const xa = md(dev)!.__domains[domid]!.store;
+  for (const desc of msi_descs_in_range(dev, domid, first, last)) {
+    xa.delete(desc.msi_index);
+    // Leak the descriptor when it is still referenced
+    if (WARN_ON_ONCE(msi_desc_match(desc, MSI_DESC_ASSOCIATED), { fn: "msi_domain_free_msi_descs_range" })) continue;
+  }
+}
+
+export function msi_free_msi_descs(dev: device): void {
+  msi_domain_free_msi_descs_range(dev, MSI_DEFAULT_DOMAIN, 0, MSI_MAX_INDEX);
+}
+
+// kernel/irq/msi.c: msi_domain_add_simple_msi_descs() (C36)
+export function msi_domain_add_simple_msi_descs(dev: device, ctrl: msi_ctrl): number {
+  lockdep_assert_held_descs(dev);
+  if (!msi_ctrl_valid(dev, ctrl)) return -EINVAL;
+  for (let idx = ctrl.first; idx <= ctrl.last; idx++) {
+    const desc = msi_alloc_desc(dev, 1, null);
+    const ret = msi_insert_desc(dev, desc, ctrl.domid, idx);
+    if (ret) {
+      msi_domain_free_msi_descs_range(dev, ctrl.domid, ctrl.first, ctrl.last);
+      return ret;
+    }
+  }
+  return 0;
+}
+
+// kernel/irq/msi.c: msi_domain_first_desc() / msi_next_desc() as an iterator (C34)
+export function* msi_domain_for_each_desc(dev: device, domid: number, filter: number): Generator<msi_desc> {
+  const d = md(dev);
+  if (WARN_ON_ONCE(!d || domid >= MSI_MAX_DEVICE_IRQDOMAINS, { fn: "msi_domain_first_desc" })) return;
+  lockdep_assert_held_descs(dev);
+  for (const desc of msi_descs_in_range(dev, domid, 0, MSI_MAX_INDEX)) {
+    if (!d!.__domains[domid]!.store.has(desc.msi_index)) continue;
+    if (msi_desc_match(desc, filter)) {
+      d!.__iter_idx = desc.msi_index;
+      yield desc;
+    }
+  }
+  d!.__iter_idx = Number.MAX_SAFE_INTEGER;
+}
+
+export function msi_for_each_desc(dev: device, filter: number): Generator<msi_desc> {
+  return msi_domain_for_each_desc(dev, MSI_DEFAULT_DOMAIN, filter);
+}
+
+/** msi_first_desc() */
+export function msi_first_desc(dev: device, filter: number): msi_desc | null {
+  for (const d of msi_domain_for_each_desc(dev, MSI_DEFAULT_DOMAIN, filter)) return d;
+  return null;
+}
+
+// kernel/irq/msi.c: msi_domain_get_virq() (C37)
+export function msi_domain_get_virq(dev: device, domid: number, index: number): number {
+  const d = md(dev);
+  if (!d) return 0;
+  if (WARN_ON_ONCE(index > MSI_MAX_INDEX || domid >= MSI_MAX_DEVICE_IRQDOMAINS, { fn: "msi_domain_get_virq" })) return 0;
+  // This check is only valid for the PCI default MSI domain
+  const pcimsi = domid === MSI_DEFAULT_DOMAIN && isPciMsiEnabled(dev);
+  const store = d.__domains[domid]!.store;
+  if (pcimsi) {
+    const desc = store.get(0);
+    if (desc && desc.irq && index < desc.nvec_used) return desc.irq + index;
+    return 0;
+  }
+  const desc = store.get(index);
+  return desc && desc.irq ? desc.irq : 0;
+}
+
+/** Hook: does the device have plain PCI MSI (not MSI-X) enabled? Set by the PCI core. */
+let pciMsiEnabled: (dev: device) => boolean = () => false;
+export function set_pci_msi_enabled_hook(fn: (dev: device) => boolean): void {
+  pciMsiEnabled = fn;
+}
+function isPciMsiEnabled(dev: device): boolean {
+  return pciMsiEnabled(dev);
+}
+
+export function msi_get_virq(dev: device, index: number): number {
+  return msi_domain_get_virq(dev, MSI_DEFAULT_DOMAIN, index);
+}
+
+// kernel/irq/msi.c: msi_get_device_domain() (C37)
+export function msi_get_device_domain(dev: device, domid: number): irq_domain | null {
+  if (WARN_ON_ONCE(domid >= MSI_MAX_DEVICE_IRQDOMAINS, { fn: "msi_get_device_domain" })) return null;
+  const domain = md(dev)?.__domains[domid]?.domain ?? null;
+  if (!domain) return null;
+  if (WARN_ON_ONCE(domain.flags & IRQ_DOMAIN_FLAG_MSI_PARENT, { fn: "msi_get_device_domain", line: 2 })) return null;
+  return domain;
+}
+
+// kernel/irq/msi.c: get_cached_msi_msg()
+export function get_cached_msi_msg(irq: number, msg: msi_msg): void {
+  const entry = irq_to_desc(irq)?.irq_common_data.msi_desc;
+  if (!entry) return;
+  msg.address_lo = entry.msg.address_lo;
+  msg.address_hi = entry.msg.address_hi;
+  msg.data = entry.msg.data;
+}
+
+export function msi_get_domain_info(domain: irq_domain): msi_domain_info {
+  return domain.host_data as msi_domain_info;
+}
+
+/* --------------------------------------------------------- default ops */
+
+// kernel/irq/msi.c: msi_domain_ops_get_hwirq()
+function msi_domain_ops_get_hwirq(_info: msi_domain_info, arg: msi_alloc_info_t): number {
+  return arg.hwirq ?? 0;
+}
+
+// kernel/irq/msi.c: msi_domain_ops_prepare()
+function msi_domain_ops_prepare(_domain: irq_domain, _dev: device, _nvec: number, arg: msi_alloc_info_t): number {
+  for (const k of Object.keys(arg)) delete arg[k];
+  return 0;
+}
+
+// kernel/irq/msi.c: msi_domain_ops_set_desc()
+function msi_domain_ops_set_desc(arg: msi_alloc_info_t, desc: msi_desc): void {
+  arg.desc = desc;
+}
+
+// kernel/irq/msi.c: msi_domain_ops_init()
+function msi_domain_ops_init(domain: irq_domain, info: msi_domain_info, virq: number, hwirq: number, _arg: msi_alloc_info_t): number {
+  irq_domain_set_hwirq_and_chip(domain, virq, hwirq, info.chip, info.chip_data);
+  if (info.handler && info.handler_name) {
+    __irq_set_handler(virq, info.handler, false, info.handler_name);
+    if (info.handler_data) irq_set_handler_data(virq, info.handler_data);
+  }
+  return 0;
+}
+
+const msi_domain_ops_default: msi_domain_ops = {
+  get_hwirq: msi_domain_ops_get_hwirq,
+  msi_init: msi_domain_ops_init,
+  msi_prepare: msi_domain_ops_prepare,
+  set_desc: msi_domain_ops_set_desc,
+};
+
+// kernel/irq/msi.c: msi_domain_update_dom_ops() (C40)
+function msi_domain_update_dom_ops(info: msi_domain_info): void {
+  const ops = info.ops;
+  if (!ops) {
+    info.ops = { ...msi_domain_ops_default };
+    return;
+  }
+  if (!(info.flags & MSI_FLAG_USE_DEF_DOM_OPS)) return;
+  if (!ops.get_hwirq) ops.get_hwirq = msi_domain_ops_default.get_hwirq;
+  if (!ops.msi_init) ops.msi_init = msi_domain_ops_default.msi_init;
+  if (!ops.msi_prepare) ops.msi_prepare = msi_domain_ops_default.msi_prepare;
+  if (!ops.set_desc) ops.set_desc = msi_domain_ops_default.set_desc;
+}
+
+// kernel/irq/msi.c: msi_domain_update_chip_ops() (C41)
+function msi_domain_update_chip_ops(info: msi_domain_info): void {
+  const chip = info.chip;
+  if (!chip || !chip.irq_mask || !chip.irq_unmask) {
+    // BUG_ON(!chip || !chip->irq_mask || !chip->irq_unmask)
+    throw new Error(`kernel BUG: msi_domain_update_chip_ops: chip ${chip?.name ?? "(null)"} lacks irq_mask/irq_unmask`);
+  }
+  if (!chip.irq_set_affinity) chip.irq_set_affinity = msi_domain_set_affinity;
+}
+
+const msi_domain_ops: irq_domain_ops = {
+  alloc: msi_domain_alloc,
+  free: msi_domain_free,
+  activate: msi_domain_activate,
+  deactivate: msi_domain_deactivate,
+};
+
+// kernel/irq/msi.c: __msi_create_irq_domain() (C43)
+async function __msi_create_irq_domain(fwnode: fwnode_handle | null, info: msi_domain_info, flags: number, parent: irq_domain | null): Promise<irq_domain | null> {
+  if (info.hwsize > MSI_XA_DOMAIN_SIZE) return null;
+  // Hardware size 0 is valid for backwards compatibility and for domains
+  // which are not backed by a hardware table. Grant the maximum index space.
+  if (!info.hwsize) info.hwsize = MSI_XA_DOMAIN_SIZE;
+  msi_domain_update_dom_ops(info);
+  if (info.flags & MSI_FLAG_USE_DEF_CHIP_OPS) msi_domain_update_chip_ops(info);
+  const domain = await irq_domain_create_hierarchy(parent, flags | IRQ_DOMAIN_FLAG_MSI, 0, fwnode, msi_domain_ops, info);
+  if (domain) await irq_domain_update_bus_token(domain, info.bus_token);
+  return domain;
+}
+
+/** msi_create_irq_domain(fwnode, info, parent) */
+export function msi_create_irq_domain(fwnode: fwnode_handle | null, info: msi_domain_info, parent: irq_domain | null): Promise<irq_domain | null> {
+  return __msi_create_irq_domain(fwnode, info, 0, parent);
+}
+
+// kernel/irq/msi.c: msi_parent_init_dev_msi_info() (C44)
+export function msi_parent_init_dev_msi_info(dev: device, domain: irq_domain, msi_parent_domain: irq_domain, msi_child_info: msi_domain_info): boolean {
+  const parent = domain.parent;
+  if (WARN_ON_ONCE(!parent || !parent.msi_parent_ops || !parent.msi_parent_ops.init_dev_msi_info, { fn: "msi_parent_init_dev_msi_info" })) return false;
+  return parent!.msi_parent_ops!.init_dev_msi_info(dev, parent, msi_parent_domain, msi_child_info);
+}
+
+/** The template bundle of one device domain (the kmemdup()'ed copy). */
+interface msi_domain_bundle {
+  tmpl: msi_domain_template;
+  chip: irq_chip;
+  ops: msi_domain_ops;
+  info: msi_domain_info;
+  name: string;
+}
+
+// kernel/irq/msi.c: msi_create_device_irq_domain() (C45)
+export async function msi_create_device_irq_domain(
+  dev: device,
+  domid: number,
+  template: msi_domain_template,
+  hwsize: number,
+  domain_data: unknown,
+  chip_data: unknown,
+): Promise<boolean> {
+  const parent = dev.msi.domain as irq_domain | null;
+  if (!parent || !(parent.flags & IRQ_DOMAIN_FLAG_MSI_PARENT)) return false;
+  if (domid >= MSI_MAX_DEVICE_IRQDOMAINS) return false;
+  const chip: irq_chip = { ...template.chip };
+  const ops: msi_domain_ops = { ...template.ops };
+  const info: msi_domain_info = {
+    ...template.info,
+    handler: template.info.handler ?? null,
+    handler_data: template.info.handler_data ?? null,
+    handler_name: template.info.handler_name ?? null,
+    data: null,
+    chip_data: null,
+    hwsize,
+    chip,
+    ops,
+  };
+  info.data = domain_data;
+  info.chip_data = chip_data;
+  const pops: msi_parent_ops = parent.msi_parent_ops!;
+  const name = vsprintf("%s%s-%s", [pops.prefix ?? "", template.chip.name, dev.dev_name]).slice(0, 47);
+  chip.name = name;
+  const bundle: msi_domain_bundle = { tmpl: template, chip, ops, info, name };
+  const fwnode = irq_domain_alloc_named_fwnode(name);
+  if (!fwnode) return false;
+  if (msi_setup_device_data(dev)) {
+    irq_domain_free_fwnode(fwnode);
+    return false;
+  }
+  const l = msi_lock_descs(dev);
+  if (l) await l;
+  let ok = false;
+  try {
+    if (WARN_ON_ONCE(msi_get_device_domain(dev, domid), { fn: "msi_create_device_irq_domain" })) return false;
+    if (!pops.init_dev_msi_info(dev, parent, parent, info)) return false;
+    const domain = await __msi_create_irq_domain(fwnode, info, IRQ_DOMAIN_FLAG_MSI_DEVICE, parent);
+    if (!domain) return false;
+    domain.dev = dev;
+    bundles.set(domain, bundle);
+    md(dev)!.__domains[domid]!.domain = domain;
+    ok = true;
+    return true;
+  } finally {
+    msi_unlock_descs(dev);
+    if (!ok) irq_domain_free_fwnode(fwnode);
+  }
+}
+
+const bundles = new WeakMap<irq_domain, msi_domain_bundle>();
+
+// kernel/irq/msi.c: msi_remove_device_irq_domain()
+export async function msi_remove_device_irq_domain(dev: device, domid: number): Promise<void> {
+  const l = msi_lock_descs(dev);
+  if (l) await l;
+  try {
+    const domain = msi_get_device_domain(dev, domid);
+    if (!domain || !(domain.flags & IRQ_DOMAIN_FLAG_MSI_DEVICE)) return;
+    md(dev)!.__domains[domid]!.domain = null;
+    const fwnode = domain.fwnode;
+    await irq_domain_remove(domain);
+    if (fwnode) irq_domain_free_fwnode(fwnode);
+    bundles.delete(domain);
+  } finally {
+    msi_unlock_descs(dev);
+  }
+}
+
+// kernel/irq/msi.c: msi_match_device_irq_domain()
+export async function msi_match_device_irq_domain(dev: device, domid: number, bus_token: number): Promise<boolean> {
+  const l = msi_lock_descs(dev);
+  if (l) await l;
+  const domain = msi_get_device_domain(dev, domid);
+  const ret = domain !== null && (domain.flags & IRQ_DOMAIN_FLAG_MSI_DEVICE) !== 0 && msi_get_domain_info(domain).bus_token === bus_token;
+  msi_unlock_descs(dev);
+  return ret;
+}
+
+// kernel/irq/msi.c: msi_device_has_isolated_msi()
+export function msi_device_has_isolated_msi(dev: device): boolean {
+  for (let domain = dev.msi.domain as irq_domain | null; domain; domain = domain.parent) {
+    if (domain.flags & IRQ_DOMAIN_FLAG_ISOLATED_MSI) return true;
+  }
+  return false;
+}
+
+/** Is the interrupt of `d` managed (for msi_init_virq())? */
+export function irqd_managed(d: irq_data): boolean {
+  return (d.common.state_use_accessors & IRQD_AFFINITY_MANAGED) !== 0;
+}
+
+export type { cpumask };

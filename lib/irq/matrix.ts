@@ -5,10 +5,10 @@
 
 import { trace_enabled, trace_event } from "../kernel/tracepoint.ts";
 import { EINVAL, ENOSPC } from "../kernel/errno.ts";
-import { WARN_ON_ONCE } from "../kernel/bug.ts";
+import { BUG_ON, WARN_ON_ONCE } from "../kernel/bug.ts";
 import { pr_warn } from "../kernel/printk.ts";
 import { smp_processor_id } from "../kernel/context.ts";
-import { for_each_cpu, nr_cpu_ids, type cpumask } from "../kernel/cpumask.ts";
+import { cpumask_empty, cpumask_of, for_each_cpu, nr_cpu_ids, type cpumask } from "../kernel/cpumask.ts";
 import type { seq_file } from "./irq.ts";
 
 /** struct cpumap */
@@ -58,7 +58,21 @@ function trace(event: string, m: irq_matrix, bit: number, cpu: number, cm: cpuma
   if (!trace_enabled()) return;
   const glob = "online_maps=%d global_avl=%u, global_rsvd=%u, total_alloc=%u";
   if (cm) {
-    trace_event("irq_matrix", event, "bit=%d cpu=%u online=%d avl=%u alloc=%u managed=%u " + glob, bit, cpu, cm.online ? 1 : 0, cm.available, cm.allocated, cm.managed, m.online_maps, m.global_available, m.global_reserved, m.total_allocated);
+    trace_event(
+      "irq_matrix",
+      event,
+      "bit=%d cpu=%u online=%d avl=%u alloc=%u managed=%u online_maps=%u global_avl=%u, global_rsvd=%u, total_alloc=%u",
+      bit,
+      cpu,
+      cm.online ? 1 : 0,
+      cm.available,
+      cm.allocated,
+      cm.managed,
+      m.online_maps,
+      m.global_available,
+      m.global_reserved,
+      m.total_allocated,
+    );
   } else if (event === "irq_matrix_assign_system") {
     trace_event("irq_matrix", event, "bit=%d " + glob, bit, m.online_maps, m.global_available, m.global_reserved, m.total_allocated);
   } else {
@@ -78,6 +92,7 @@ function this_map(m: irq_matrix): cpumap {
 // kernel/irq/matrix.c: irq_matrix_online(): on the CPU coming online
 export function irq_matrix_online(m: irq_matrix): void {
   const cm = this_map(m);
+  BUG_ON(cm.online, { fn: "irq_matrix_online", file: "kernel/irq/matrix.c" });
   if (!cm.initialized) {
     cm.available = m.alloc_size;
     cm.available -= cm.managed + m.systembits_inalloc;
@@ -161,46 +176,39 @@ export function irq_matrix_assign_system(m: irq_matrix, bit: number, replace: bo
   trace("irq_matrix_assign_system", m, bit, smp_processor_id(), null);
 }
 
-// kernel/irq/matrix.c: irq_matrix_reserve_managed()
+// kernel/irq/matrix.c: irq_matrix_reserve_managed(): one bit on every CPU of
+// @msk, offline ones included; not necessarily at the same offset
 export function irq_matrix_reserve_managed(m: irq_matrix, msk: cpumask): number {
-  const done: number[] = [];
+  let failed_cpu = -1;
   for (const cpu of for_each_cpu(msk)) {
     const cm = m.maps[cpu]!;
     const bit = matrix_alloc_area(m, cm, 1, true);
     if (bit >= m.alloc_end) {
-      // cleanup: remove the reservations made so far
-      for (const c of done) {
-        const ccm = m.maps[c]!;
-        for (let b = m.alloc_start; b < m.alloc_end; b++) {
-          if (ccm.managed_map[b] && !ccm.alloc_map[b]) {
-            ccm.managed_map[b] = 0;
-            ccm.managed--;
-            if (ccm.online) {
-              ccm.available++;
-              m.global_available++;
-            }
-            break;
-          }
-        }
-      }
-      return -ENOSPC;
+      failed_cpu = cpu;
+      break;
     }
     cm.managed++;
     if (cm.online) {
       cm.available--;
       m.global_available--;
     }
-    done.push(cpu);
     trace("irq_matrix_reserve_managed", m, bit, cpu, cm);
   }
-  return 0;
+  if (failed_cpu < 0) return 0;
+  // cleanup: the CPUs before the failing one give a managed bit back (the
+  // first one not allocated, which need not be the one just reserved)
+  for (const cpu of for_each_cpu(msk)) {
+    if (cpu === failed_cpu) break;
+    irq_matrix_remove_managed(m, cpumask_of(cpu));
+  }
+  return -ENOSPC;
 }
 
 // kernel/irq/matrix.c: irq_matrix_remove_managed()
 export function irq_matrix_remove_managed(m: irq_matrix, msk: cpumask): void {
   for (const cpu of for_each_cpu(msk)) {
     const cm = m.maps[cpu]!;
-    if (WARN_ON_ONCE(!cm.managed, { fn: "irq_matrix_remove_managed" })) return;
+    if (WARN_ON_ONCE(!cm.managed, { fn: "irq_matrix_remove_managed" })) continue;
     // Find a managed vector which is not allocated
     let bit = m.alloc_end;
     for (let b = m.alloc_start; b < m.alloc_end; b++) {
@@ -209,7 +217,7 @@ export function irq_matrix_remove_managed(m: irq_matrix, msk: cpumask): void {
         break;
       }
     }
-    if (WARN_ON_ONCE(bit >= m.alloc_end, { fn: "irq_matrix_remove_managed", line: 2 })) return;
+    if (WARN_ON_ONCE(bit >= m.alloc_end, { fn: "irq_matrix_remove_managed", line: 2 })) continue;
     cm.managed_map[bit] = 0;
     cm.managed--;
     if (cm.online) {
@@ -222,6 +230,7 @@ export function irq_matrix_remove_managed(m: irq_matrix, msk: cpumask): void {
 
 // kernel/irq/matrix.c: irq_matrix_alloc_managed()
 export function irq_matrix_alloc_managed(m: irq_matrix, msk: cpumask, out: { cpu: number }): number {
+  if (cpumask_empty(msk)) return -EINVAL;
   const cpu = matrix_find_best_cpu_managed(m, msk);
   if (cpu < 0) return -ENOSPC;
   const cm = m.maps[cpu]!;
@@ -271,7 +280,8 @@ export function irq_matrix_remove_reserved(m: irq_matrix): void {
 // kernel/irq/matrix.c: irq_matrix_alloc()
 export function irq_matrix_alloc(m: irq_matrix, msk: cpumask, reserved: boolean, out: { cpu: number }): number {
   // Not required in theory, but matrix_find_best_cpu() uses for_each_cpu()
-  // which ignores the cpumask_length.
+  // which ignores the cpumask on UP.
+  if (cpumask_empty(msk)) return -EINVAL;
   const cpu = matrix_find_best_cpu(m, msk);
   if (cpu < 0) return -ENOSPC;
   const cm = m.maps[cpu]!;
@@ -350,4 +360,3 @@ function bitmap_list_bytes(b: Uint8Array): string {
   return parts.join(",");
 }
 
-void EINVAL;

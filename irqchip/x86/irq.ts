@@ -21,6 +21,8 @@ import type { seq_file } from "../../lib/irq/irq.ts";
 import {
   arch_early_irq_init,
   lapic_offline,
+  lock_vector_lock,
+  unlock_vector_lock,
   lapic_online,
   vector_irq,
   FIRST_EXTERNAL_VECTOR,
@@ -30,20 +32,33 @@ import {
 } from "./vector.ts";
 import { x86_vector_msi_parent_ops } from "./msi.ts";
 
+// arch/x86/kernel/irq.c: reevaluate_vector(); vector_lock held, hardirq
+function reevaluate_vector(cpu: number, vector: number): irq_desc | null {
+  const desc = vector_irq(cpu)[vector];
+  if (desc instanceof irq_desc) return desc;
+  if (desc === VECTOR_UNUSED || desc === undefined) printk_ratelimited(KERN_EMERG + "No irq handler for %d.%u\n", smp_processor_id(), vector);
+  else vector_irq(cpu)[vector] = VECTOR_UNUSED;
+  return null;
+}
+
 // arch/x86/kernel/irq.c: call_irq_handler() + common_interrupt()
 export function* common_interrupt(cpu: SimCpu, vector: number): Frame {
-  const desc = vector_irq(cpu.id)[vector];
-  if (desc instanceof irq_desc) {
-    // arch/x86/kernel/irq.c: handle_irq() -> generic_handle_irq_desc()
-    yield* generic_handle_irq_desc_y(desc);
-    return;
+  let desc = vector_irq(cpu.id)[vector];
+  if (!(desc instanceof irq_desc)) {
+    // Reevaluate with vector_lock held to prevent a race against
+    // request_irq() installing a descriptor on this vector of this CPU
+    // between the lockless read and the VECTOR_UNUSED write below
+    // (6.17+, "x86/irq: Plug vector setup race").
+    lock_vector_lock();
+    desc = reevaluate_vector(cpu.id, vector);
+    unlock_vector_lock();
+    if (!desc) {
+      apic_eoi();
+      return;
+    }
   }
-  if (desc === VECTOR_UNUSED || desc === undefined) {
-    printk_ratelimited(KERN_EMERG + "%s: %d.%u No irq handler for vector\n", "call_irq_handler", smp_processor_id(), vector);
-  } else {
-    vector_irq(cpu.id)[vector] = VECTOR_UNUSED;
-  }
-  apic_eoi();
+  // arch/x86/kernel/irq.c: handle_irq() -> generic_handle_irq_desc()
+  yield* generic_handle_irq_desc_y(desc);
 }
 
 // arch/x86/kernel/apic/apic.c: is_vector_pending()

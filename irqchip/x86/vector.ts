@@ -24,7 +24,7 @@ import {
   nr_cpu_ids,
 } from "../../lib/kernel/cpumask.ts";
 import { jiffies } from "../../lib/kernel/jiffies.ts";
-import { timer_list, timer_setup, timer_pending, add_timer_on, mod_timer } from "../../lib/kernel/timer.ts";
+import { timer_list, timer_setup, timer_pending, timer_delete, add_timer_on, mod_timer } from "../../lib/kernel/timer.ts";
 import { trace_event } from "../../lib/kernel/tracepoint.ts";
 import { apic_eoi, apic_read, default_send_IPI_single_phys, APIC_IRR } from "../../lib/kernel/apic.ts";
 import {
@@ -154,6 +154,16 @@ function vs(): VectorState {
 /** vector_lock (lock_vector_lock()/unlock_vector_lock()). */
 export function vs_lock(): raw_spinlock_t {
   return vs().lock;
+}
+
+// arch/x86/kernel/apic/vector.c: lock_vector_lock(); interrupts already off
+export function lock_vector_lock(): void {
+  raw_spin_lock(vs().lock);
+}
+
+// arch/x86/kernel/apic/vector.c: unlock_vector_lock()
+export function unlock_vector_lock(): void {
+  raw_spin_unlock(vs().lock);
 }
 
 /** The x86 vector domain of this machine. */
@@ -631,23 +641,27 @@ export function irq_complete_move(cfg: irq_cfg | null): void {
   if (apicd.cpu === smp_processor_id()) __vector_schedule_cleanup(apicd);
 }
 
-// arch/x86/kernel/apic/vector.c: irq_force_complete_move(); desc->lock held, interrupts off
-function x86_irq_force_complete_move(irqd: irq_data): void {
+// arch/x86/kernel/apic/vector.c: apic_force_complete_move(); called from
+// fixup_irqs() on the outgoing CPU with desc->lock held, interrupts off
+function apic_force_complete_move(irqd: irq_data): void {
   const s = vs();
-  const apicd = apic_chip_data(irqd);
-  if (!apicd) return;
+  const cpu = smp_processor_id();
   raw_spin_lock(s.lock);
   try {
+    const apicd = apic_chip_data(irqd);
+    if (!apicd) return;
+    // If prev_vector is empty or the descriptor is neither currently nor
+    // previously on the outgoing CPU no action required.
     const vector = apicd.prev_vector;
-    if (!vector) return;
+    if (!vector || (apicd.cpu !== cpu && apicd.prev_cpu !== cpu)) return;
     // This is tricky. If the cleanup of the old vector has not been done
     // yet, then the following setaffinity call will fail with -EBUSY. This
-    // can leave the interrupt in a stale state. All CPUs are stuck in
-    // stop machine with interrupts disabled so calling __irq_complete_move()
-    // would be completely pointless. Release the vector.
+    // can leave the interrupt in a stale state. All CPUs are stuck in stop
+    // machine with interrupts disabled so calling __irq_complete_move()
+    // would be completely pointless: release the vector.
     if (apicd.move_in_progress) {
-      // In theory there is a race: the interrupt may have fired on the new
-      // target already; irqlab cannot tell, like the kernel.
+      // No interrupt arrived on the new target since the move: print the
+      // irq and the old vector, as the kernel does, for the post-mortem.
       pr_warn("IRQ fixup: irq %d move in progress, old vector %d\n", irqd.irq, vector);
     }
     free_moved_vector(apicd);
@@ -718,7 +732,7 @@ export const lapic_controller: irq_chip = {
   irq_set_affinity: apic_set_affinity,
   irq_compose_msi_msg: x86_vector_msi_compose_msg,
   irq_retrigger: apic_retrigger_irq,
-  irq_force_complete_move: x86_irq_force_complete_move,
+  irq_force_complete_move: apic_force_complete_move,
 };
 
 /* --------------------------------------------------------------- boot */
@@ -763,18 +777,26 @@ export async function arch_early_irq_init(msi_parent_ops: irq_domain["msi_parent
 export function lapic_online(): void {
   const s = vs();
   const flags = raw_spin_lock_irqsave(s.lock);
+  // Online the vector matrix array for this CPU
   irq_matrix_online(s.matrix);
+  // The interrupt affinity logic never targets interrupts to offline CPUs.
+  // irqlab has no legacy PIC interrupts, the only ones __setup_vector_irq()
+  // would install on every CPU, so every slot starts out unused.
+  s.vector_irq[smp_processor_id()]!.fill(VECTOR_UNUSED);
   raw_spin_unlock_irqrestore(s.lock, flags);
 }
 
-// arch/x86/kernel/apic/vector.c: lapic_offline()
+// arch/x86/kernel/apic/vector.c: lapic_offline(); on the dying CPU, interrupts off
 export function lapic_offline(): void {
   const s = vs();
   const cl = s.cleanup[smp_processor_id()]!;
-  // fixup_irqs() runs with interrupts off on the dying CPU
-  const flags = raw_spin_lock_irqsave(s.lock);
+  lock_vector_lock();
+  // In case the vector cleanup timer has not expired
   __vector_cleanup(cl, false);
   irq_matrix_offline(s.matrix);
-  raw_spin_unlock_irqrestore(s.lock, flags);
+  // timer_delete_sync_try(): the callback cannot be running, it runs on
+  // this CPU, which is in stop_machine
+  timer_delete(cl.timer);
+  WARN_ON_ONCE(cl.head.length !== 0, { fn: "lapic_offline" });
+  unlock_vector_lock();
 }
-

@@ -29,6 +29,7 @@ import { _IRQ_DEFAULT_INIT_FLAGS, irq_settings_is_per_cpu_devid } from "./intern
 import { no_irq_chip } from "./dummychip.ts";
 import { handle_bad_irq } from "./handle.ts";
 import { __irq_resolve_mapping, type irq_domain } from "./irqdomain.ts";
+import { SparseIrqBitmap } from "./irqdesc_bitmap.ts";
 
 /** A flow handler: runs in hardirq context; may return a frame that suspends. */
 export type irq_flow_handler_t = (desc: irq_desc) => Frame | void;
@@ -92,10 +93,9 @@ export function* for_each_action_of_desc(desc: irq_desc): Generator<irqaction> {
 
 interface DescTable {
   descs: Map<number, irq_desc>;
-  allocated: Uint8Array;
+  /** Numbers with a descriptor, plus 0, which irqlab never hands out. */
+  allocated: SparseIrqBitmap;
   nr_irqs: number;
-  /** Lowest number known to be free (search start). */
-  firstFree: number;
   /** arch_dynirq_lower_bound(): x86 hands out dynamic irqs above the GSIs. */
   dynirq_lower: number;
 }
@@ -110,7 +110,10 @@ function table(): DescTable {
     const gsi_top = 24;
     let nr = gsi_top + 16 + 8 * n + gsi_top * 16;
     nr = Math.min(nr, 256 * n);
-    return { descs: new Map(), allocated: new Uint8Array(1 << 12), nr_irqs: nr, firstFree: 1, dynirq_lower: gsi_top };
+    const allocated = new SparseIrqBitmap(IRQ_BITMAP_BITS);
+    // irq 0 is never allocated: a search from 0 starts at 1
+    allocated.set(0, 1);
+    return { descs: new Map(), allocated, nr_irqs: nr, dynirq_lower: gsi_top };
   });
 }
 
@@ -186,32 +189,9 @@ function desc_set_defaults(desc: irq_desc, node: number, affinity: cpumask | nul
   cpumask_copy(desc.irq_common_data.effective_affinity, new cpumask(nr_cpu_ids()));
 }
 
-function ensureBits(t: DescTable, n: number): void {
-  if (n <= t.allocated.length) return;
-  let size = t.allocated.length;
-  while (size < n) size *= 2;
-  const a = new Uint8Array(Math.min(size, IRQ_BITMAP_BITS));
-  a.set(t.allocated);
-  t.allocated = a;
-}
-
-/** First free range of `cnt` numbers at or after `from`, or -1. */
-function find_free_area(t: DescTable, from: number, cnt: number): number {
-  let start = Math.max(from, t.firstFree);
-  if (from > t.firstFree) start = from;
-  for (;;) {
-    if (start + cnt > IRQ_BITMAP_BITS) return -1;
-    ensureBits(t, start + cnt);
-    let ok = true;
-    for (let i = 0; i < cnt; i++) {
-      if (t.allocated[start + i]) {
-        start = start + i + 1;
-        ok = false;
-        break;
-      }
-    }
-    if (ok) return start;
-  }
+// kernel/irq/irqdesc.c: irq_find_free_area(): the lowest free range of `cnt` at or above `from`
+function irq_find_free_area(t: DescTable, from: number, cnt: number): number {
+  return t.allocated.findFreeArea(from, cnt);
 }
 
 // kernel/irq/irqdesc.c: alloc_descs()
@@ -233,8 +213,8 @@ function alloc_descs(start: number, cnt: number, node: number, affinity: readonl
       desc_set_defaults(desc, node, null);
     }
     t.descs.set(start + i, desc);
-    t.allocated[start + i] = 1;
   }
+  t.allocated.set(start, cnt);
   return start;
 }
 
@@ -249,7 +229,7 @@ export function __irq_alloc_descs(irq: number, from: number, cnt: number, node: 
     // arch_dynirq_lower_bound(): only dynamic allocations are pushed above the GSIs
     from = Math.max(from, t.dynirq_lower);
   }
-  const start = find_free_area(t, from, cnt);
+  const start = irq_find_free_area(t, from, cnt);
   if (start < 0) return -ENOMEM;
   if (irq >= 0 && start !== irq) return -EEXIST;
   if (start + cnt > t.nr_irqs) {
@@ -257,9 +237,7 @@ export function __irq_alloc_descs(irq: number, from: number, cnt: number, node: 
     if (start + cnt > IRQ_BITMAP_BITS) return -ENOMEM;
     t.nr_irqs = start + cnt;
   }
-  const r = alloc_descs(start, cnt, node, affinity);
-  if (r >= 0 && start === t.firstFree) t.firstFree = start + cnt;
-  return r;
+  return alloc_descs(start, cnt, node, affinity);
 }
 
 /** irq_alloc_descs(irq, from, cnt, node) */
@@ -275,9 +253,8 @@ export function irq_free_descs(from: number, cnt: number): void {
   const t = table();
   if (from >= t.nr_irqs || from + cnt > t.nr_irqs) return;
   for (let i = 0; i < cnt; i++) {
-    if (t.descs.delete(from + i)) t.allocated[from + i] = 0;
+    if (t.descs.delete(from + i)) t.allocated.clear(from + i, 1);
   }
-  if (from < t.firstFree) t.firstFree = from;
 }
 export function irq_free_desc(irq: number): void {
   irq_free_descs(irq, 1);

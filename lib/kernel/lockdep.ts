@@ -24,7 +24,7 @@ import {
   print_usage_bug,
   type dep_chain_entry,
 } from "./lockdep_report.ts";
-import { capture_site, capture_stack, type StackSite } from "./stacktrace.ts";
+import { capture_site, capture_trace, type StackSite } from "./stacktrace.ts";
 
 /* include/linux/lockdep_types.h: enum lockdep_wait_type */
 export const LD_WAIT_INV = 0;
@@ -69,9 +69,9 @@ export interface lock_class {
   wait_type_inner: number;
   wait_type_outer: number;
   /** Dependencies: this class -> next, with the stack trace of when it was recorded. */
-  after: Map<lock_class, { trace: string[]; prevHeld: held_lock; nextHeld: held_lock }>;
-  /** Stack traces of the first use of each usage bit. */
-  usage_traces: (string[] | null)[];
+  after: Map<lock_class, { trace: StackSite; prevHeld: held_lock; nextHeld: held_lock }>;
+  /** Stack traces of the first use of each usage bit (decoded when printed). */
+  usage_traces: (StackSite | null)[];
 }
 
 /** struct lockdep_map: the lockdep view of one lock instance. */
@@ -265,7 +265,7 @@ function check_prev_add(curr: task_struct, prev: held_lock, next: held_lock): bo
     return false;
   }
   if (!check_irq_usage(curr, prev, next)) return false;
-  prev.cls.after.set(next.cls, { trace: capture_stack(2), prevHeld: { ...prev }, nextHeld: { ...next } });
+  prev.cls.after.set(next.cls, { trace: capture_trace(2), prevHeld: { ...prev }, nextHeld: { ...next } });
   return true;
 }
 
@@ -293,7 +293,7 @@ function mark_lock(curr: task_struct, h: held_lock, bit: number): boolean {
     return false;
   }
   cls.usage_mask |= 1 << bit;
-  cls.usage_traces[bit] = capture_stack(2);
+  cls.usage_traces[bit] = capture_trace(2);
   const dirUsedIn = (bit & LOCK_USAGE_DIR_MASK) === 0;
   // irq-safe now: nothing it leads to may be irq-unsafe; irq-unsafe now: nothing leading to it may be safe
   const other = dirUsedIn ? reach(cls, true) : reach(cls, false);

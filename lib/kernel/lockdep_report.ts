@@ -20,12 +20,12 @@ import {
   type held_lock,
   type lock_class,
 } from "./lockdep.ts";
-import { site_name } from "./stacktrace.ts";
+import { site_name, trace_frames, type StackSite } from "./stacktrace.ts";
 
 export interface dep_chain_entry {
   cls: lock_class;
   held: held_lock;
-  trace: string[];
+  trace: StackSite;
 }
 
 // kernel/locking/lockdep.c: get_usage_char()
@@ -68,8 +68,8 @@ export function print_lock(h: held_lock): void {
 }
 
 // kernel/stacktrace.c: stack_trace_print(entries, nr, spaces)
-function print_lock_trace(trace: readonly string[], spaces: number): void {
-  for (const f of trace) printk("%*c%s\n", 1 + spaces, 32, f);
+function print_lock_trace(trace: StackSite | null | undefined, spaces: number): void {
+  for (const f of trace_frames(trace)) printk("%*c%s\n", 1 + spaces, 32, f);
 }
 
 // kernel/locking/lockdep.c: lockdep_print_held_locks()
@@ -189,7 +189,7 @@ export function print_usage_bug(curr: task_struct, h: held_lock, prev_bit: numbe
   pr_warn("%s/%d %s takes:\n", curr.comm, curr.pid, irq_state_tag());
   print_lock(h);
   pr_warn("{%s} state was registered at:\n", usage_str[prev_bit]);
-  print_lock_trace(h.cls.usage_traces[prev_bit] ?? [], 1);
+  print_lock_trace(h.cls.usage_traces[prev_bit], 1);
   pr_warn("\nother info that might help us debug this:\n");
   const n = __print_lock_name(h.cls);
   printk(" Possible unsafe locking scenario:\n\n");
@@ -248,12 +248,12 @@ export function print_bad_irq_dependency(
   pr_warn("\nbut this new dependency connects a %s-irq-safe lock:\n", irqclass);
   print_lock_name(backwards);
   pr_warn("\n... which became %s-irq-safe at:\n", irqclass);
-  print_lock_trace(backwards.usage_traces[used_bit] ?? [], 1);
+  print_lock_trace(backwards.usage_traces[used_bit], 1);
   pr_warn("\nto a %s-irq-unsafe lock:\n", irqclass);
   print_lock_name(forwards);
   pr_warn("\n... which became %s-irq-unsafe at:\n", irqclass);
   pr_warn("...\n");
-  print_lock_trace(forwards.usage_traces[enabled_bit] ?? [], 1);
+  print_lock_trace(forwards.usage_traces[enabled_bit], 1);
   pr_warn("\nother info that might help us debug this:\n\n");
   print_irq_lock_scenario(backwards, prev.cls === backwards ? next.cls : prev.cls, forwards);
   lockdep_print_held_locks(curr);

@@ -13,6 +13,7 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const HIDDEN = new Set([
   "capture_stack",
   "capture_site",
+  "capture_trace",
   "site_name",
   "dump_stack",
   "dump_stack_lvl",
@@ -79,7 +80,7 @@ export function capture_stack(skip = 0, limit = 40): string[] {
   return frames(s);
 }
 
-/** A cheap capture of the current stack, decoded only if printed. */
+/** A capture of the current stack whose text is formatted only if printed. */
 export interface StackSite {
   stack?: string;
 }
@@ -91,6 +92,27 @@ export function capture_site(limit = 6): StackSite {
   Error.captureStackTrace(o);
   Error.stackTraceLimit = prev;
   return o;
+}
+
+/**
+ * capture_stack() deferred: the same frames, captured now, decoded by
+ * trace_frames() only when a report prints them. V8 formats a captured
+ * stack on first read, so keeping the capture costs no formatting (and no
+ * source-map lookups) for the traces lockdep records but never prints.
+ */
+export function capture_trace(skip = 0, limit = 40): StackSite {
+  const prev = Error.stackTraceLimit;
+  // capture_stack()'s window without its own frame
+  Error.stackTraceLimit = limit + skip + 7;
+  const o: StackSite = {};
+  Error.captureStackTrace(o, capture_trace);
+  Error.stackTraceLimit = prev;
+  return o;
+}
+
+/** The kernel function names of a trace from capture_trace(), innermost first. */
+export function trace_frames(site: StackSite | null | undefined): string[] {
+  return site ? frames(site.stack) : [];
 }
 
 /** The innermost kernel function of a captured site (the %pS of an "at:" field). */

@@ -14,6 +14,7 @@ import { smp_processor_id } from "../kernel/context.ts";
 import { cpumask_first } from "../kernel/cpumask.ts";
 import { raw_spin_lock_y, raw_spin_unlock, raw_spin_lock_irq, raw_spin_unlock_irq } from "../kernel/spinlock.ts";
 import { pr_err_once } from "../kernel/printk.ts";
+import { site_of } from "../kernel/stacktrace.ts";
 import { might_sleep } from "../kernel/sched.ts";
 import {
   irqd_irq_disabled,
@@ -40,6 +41,16 @@ import { wake_threads_waitq } from "./manage_thread.ts";
 
 type FlowGen = Generator<Wait, void, void>;
 
+// The _RET_IP_ of each raw_spin_lock(&desc->lock) below, for lockdep's "at:"
+const handle_edge_irq_ip = site_of(handle_edge_irq);
+const handle_fasteoi_ack_irq_ip = site_of(handle_fasteoi_ack_irq);
+const handle_fasteoi_irq_ip = site_of(handle_fasteoi_irq);
+const handle_fasteoi_mask_irq_ip = site_of(handle_fasteoi_mask_irq);
+const handle_level_irq_ip = site_of(handle_level_irq);
+const handle_simple_irq_ip = site_of(handle_simple_irq);
+const handle_untracked_irq_ip = site_of(handle_untracked_irq);
+const irq_wait_on_inprogress_ip = site_of(irq_wait_on_inprogress);
+
 // kernel/irq/chip.c: mask_ack_irq()
 export function mask_ack_irq(desc: irq_desc): void {
   const chip = desc.irq_data.chip;
@@ -58,7 +69,7 @@ function* irq_wait_on_inprogress(desc: irq_desc): Generator<Wait, boolean, void>
   do {
     raw_spin_unlock(desc.lock);
     while (irqd_irq_inprogress(d)) yield { cond: () => !irqd_irq_inprogress(d), what: `irq ${d.irq} in progress elsewhere` };
-    yield* raw_spin_lock_y(desc.lock);
+    yield* raw_spin_lock_y(desc.lock, 0, irq_wait_on_inprogress_ip);
   } while (irqd_irq_inprogress(d));
   // Might have been disabled in meantime
   return !irqd_irq_disabled(d) && desc.action !== null;
@@ -111,7 +122,7 @@ function* irq_can_handle(desc: irq_desc): Generator<Wait, boolean, void> {
 
 // kernel/irq/chip.c: handle_simple_irq() (A8)
 export function* handle_simple_irq(desc: irq_desc): FlowGen {
-  yield* raw_spin_lock_y(desc.lock);
+  yield* raw_spin_lock_y(desc.lock, 0, handle_simple_irq_ip);
   try {
     let pm = pm_fast(desc);
     if (pm === null) pm = yield* irq_can_handle_pm(desc);
@@ -129,7 +140,7 @@ export function* handle_simple_irq(desc: irq_desc): FlowGen {
 
 // kernel/irq/chip.c: handle_untracked_irq() (A9)
 export function* handle_untracked_irq(desc: irq_desc): FlowGen {
-  yield* raw_spin_lock_y(desc.lock);
+  yield* raw_spin_lock_y(desc.lock, 0, handle_untracked_irq_ip);
   try {
     if (!(yield* irq_can_handle(desc))) return;
     desc.istate &= ~IRQS_PENDING;
@@ -138,14 +149,14 @@ export function* handle_untracked_irq(desc: irq_desc): FlowGen {
     raw_spin_unlock(desc.lock);
   }
   yield* __handle_irq_event_percpu(desc);
-  yield* raw_spin_lock_y(desc.lock);
+  yield* raw_spin_lock_y(desc.lock, 0, handle_untracked_irq_ip);
   irqd_clear(desc.irq_data, IRQD_IRQ_INPROGRESS);
   raw_spin_unlock(desc.lock);
 }
 
 // kernel/irq/chip.c: handle_level_irq() (A10)
 export function* handle_level_irq(desc: irq_desc): FlowGen {
-  yield* raw_spin_lock_y(desc.lock);
+  yield* raw_spin_lock_y(desc.lock, 0, handle_level_irq_ip);
   try {
     mask_ack_irq(desc);
     if (!(yield* irq_can_handle(desc))) return;
@@ -160,7 +171,7 @@ export function* handle_level_irq(desc: irq_desc): FlowGen {
 // kernel/irq/chip.c: handle_fasteoi_irq() (A11)
 export function* handle_fasteoi_irq(desc: irq_desc): FlowGen {
   const chip = desc.irq_data.chip;
-  yield* raw_spin_lock_y(desc.lock);
+  yield* raw_spin_lock_y(desc.lock, 0, handle_fasteoi_irq_ip);
   try {
     // When an affinity change races with IRQ handling, the next interrupt
     // can arrive on the new CPU before the original CPU has completed
@@ -190,7 +201,7 @@ export function* handle_fasteoi_irq(desc: irq_desc): FlowGen {
 
 // kernel/irq/chip.c: handle_edge_irq() (A12)
 export function* handle_edge_irq(desc: irq_desc): FlowGen {
-  yield* raw_spin_lock_y(desc.lock);
+  yield* raw_spin_lock_y(desc.lock, 0, handle_edge_irq_ip);
   try {
     if (!(yield* irq_can_handle(desc))) {
       desc.istate |= IRQS_PENDING;
@@ -220,7 +231,7 @@ export function* handle_edge_irq(desc: irq_desc): FlowGen {
 // kernel/irq/chip.c: handle_fasteoi_ack_irq() (A14)
 export function* handle_fasteoi_ack_irq(desc: irq_desc): FlowGen {
   const chip = desc.irq_data.chip;
-  yield* raw_spin_lock_y(desc.lock);
+  yield* raw_spin_lock_y(desc.lock, 0, handle_fasteoi_ack_irq_ip);
   try {
     let pm = pm_fast(desc);
     if (pm === null) pm = yield* irq_can_handle_pm(desc);
@@ -246,7 +257,7 @@ export function* handle_fasteoi_ack_irq(desc: irq_desc): FlowGen {
 // kernel/irq/chip.c: handle_fasteoi_mask_irq() (A14)
 export function* handle_fasteoi_mask_irq(desc: irq_desc): FlowGen {
   const chip = desc.irq_data.chip;
-  yield* raw_spin_lock_y(desc.lock);
+  yield* raw_spin_lock_y(desc.lock, 0, handle_fasteoi_mask_irq_ip);
   try {
     mask_ack_irq(desc);
     if (!(yield* irq_can_handle(desc))) {

@@ -15,6 +15,7 @@ import { raw_spin_unlock, raw_spin_lock_y } from "../kernel/spinlock.ts";
 import { wake_up_process, PF_EXITING } from "../kernel/sched.ts";
 import { lockdep_hardirq_threaded } from "../kernel/lockdep.ts";
 import { take_handler_busy } from "../kernel/frame.ts";
+import { site_of } from "../kernel/stacktrace.ts";
 import { IRQD_IRQ_INPROGRESS, irqd_clear, irqd_set } from "./irq.ts";
 import {
   IRQ_NONE,
@@ -148,13 +149,16 @@ export function* handle_irq_event_percpu(desc: irq_desc): Generator<Wait, irqret
   return retval;
 }
 
+// lockdep's "at:" of the desc->lock re-taken below
+const handle_irq_event_ip = site_of(handle_irq_event);
+
 // kernel/irq/handle.c: handle_irq_event(): called with desc->lock held
 export function* handle_irq_event(desc: irq_desc): Generator<Wait, irqreturn_t, void> {
   desc.istate &= ~IRQS_PENDING;
   irqd_set(desc.irq_data, IRQD_IRQ_INPROGRESS);
   raw_spin_unlock(desc.lock);
   const ret = yield* handle_irq_event_percpu(desc);
-  yield* raw_spin_lock_y(desc.lock);
+  yield* raw_spin_lock_y(desc.lock, 0, handle_irq_event_ip);
   irqd_clear(desc.irq_data, IRQD_IRQ_INPROGRESS);
   return ret;
 }

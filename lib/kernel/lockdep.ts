@@ -320,9 +320,10 @@ function mark_usage(curr: task_struct, h: held_lock): boolean {
 
 /**
  * lock_acquire(): record that the current context takes `map` (before it
- * spins or sleeps for it, as Linux does).
+ * spins or sleeps for it, as Linux does). `ip` is the acquire site when the
+ * caller names it (site_of()); otherwise the stack is captured here.
  */
-export function lock_acquire(map: lockdep_map, lock: object, subclass: number, trylock: boolean, read = 0): void {
+export function lock_acquire(map: lockdep_map, lock: object, subclass: number, trylock: boolean, read = 0, ip?: StackSite): void {
   const curr = current();
   const h: held_lock = {
     instance: map,
@@ -332,7 +333,7 @@ export function lock_acquire(map: lockdep_map, lock: object, subclass: number, t
     trylock,
     read,
     hardirqs_off: !K.sim.cur.irqsEnabled,
-    acquire_ip: K.config.lockdep ? capture_site(8) : {},
+    acquire_ip: ip ?? (K.config.lockdep ? capture_site(8) : {}),
   };
   if (enabled()) {
     if (mark_usage(curr, h) && check_wait_context(curr, h) && (trylock || check_deadlock(curr, h))) {

@@ -12,6 +12,7 @@ import type { Wait } from "../sim/cpu.ts";
 import { K } from "./kernel.ts";
 import { preempt_disable, preempt_enable, local_irq_save, local_irq_restore, local_irq_disable, local_irq_enable } from "./context.ts";
 import { lock_acquire, lock_release, lockdep_map, LD_WAIT_CONFIG, LD_WAIT_SPIN } from "./lockdep.ts";
+import type { StackSite } from "./stacktrace.ts";
 
 /** Nothing to wait for: the lock was free. */
 const NO_WAIT: readonly Wait[] = [];
@@ -148,11 +149,13 @@ export function spin_lock_bh(l: spinlock_t): void {
 /**
  * raw_spin_lock() for interrupt frames: `yield* raw_spin_lock_y(lock)`.
  * Contention suspends the frame until the lock is free instead of spinning
- * on the simulator stack, so the owner's CPU can run and release it.
+ * on the simulator stack, so the owner's CPU can run and release it. `ip`
+ * names the caller for lockdep (site_of(caller)); without it the stack is
+ * captured, which costs more than the rest of a flow handler.
  */
-export function raw_spin_lock_y(l: raw_spinlock_t, subclass = 0): Iterable<Wait> {
+export function raw_spin_lock_y(l: raw_spinlock_t, subclass = 0, ip?: StackSite): Iterable<Wait> {
   preempt_disable();
-  lock_acquire(l.dep_map, l, subclass, false);
+  lock_acquire(l.dep_map, l, subclass, false, 0, ip);
   if (l.owner < 0) {
     take(l);
     return NO_WAIT;

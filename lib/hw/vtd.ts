@@ -9,8 +9,9 @@
 // compatibility-format message to deliver or null to block it.
 //
 // Remap pipeline, per message (GSTS.IRES clear: pass-through):
-//   compatibility format -> blocked with fault 0x25 when CFIS is set or the
-//     table uses x2APIC format (IRTA.EIME), else passed through;
+//   compatibility format -> passed through only while GSTS.CFIS is set and
+//     the table uses xAPIC format; blocked with fault 0x25 when CFIS is
+//     clear (the reset state, and what Linux leaves) or IRTA.EIME is set;
 //   address_hi != 0, or SHV with data[31:16] != 0        -> 0x20;
 //   index = handle (+ subhandle if SHV) >= 2^(IRTA.S+1)   -> 0x21;
 //   table pointer 0 / beyond the address space           -> 0x23;
@@ -37,11 +38,14 @@
 // every qiDescLatencyNs from IQH towards IQT: IEC invalidate (4), wait (5:
 // SW status write by DMA, IF sets ICS.IWC and sends the IECTL message), and
 // context/IOTLB/dev-TLB/PASID types (1,2,3,6,7) as no-ops. An unknown type or
-// reserved bits set stop the engine with FSTS.IQE, IQER.IQEI and IQH AT the
-// bad descriptor until software clears IQE. injectIte() makes the next wait
-// descriptor time out: FSTS.ITE, every pending descriptor up to IQT is
-// dropped (the kernel marks their waits QI_ABORT and resubmits), and nothing
-// is fetched until ITE is cleared, as qi_check_fault() expects.
+// reserved bits set stop the engine with FSTS.IQE, IQER.IQEI (3: invalid
+// type, 4: reserved field; 1: bad tail, 2: memory not reachable, 5:
+// unsupported IQA.DW) and IQH AT the bad descriptor until software clears
+// IQE. injectIte(sid) makes the next wait descriptor time out: FSTS.ITE,
+// IQER.ITESID = sid, every pending descriptor up to IQT is dropped (the
+// kernel marks their waits QI_ABORT and resubmits, or gives up with
+// -ETIMEDOUT for a SID it does not know), and nothing is fetched until ITE
+// is cleared, as qi_check_fault() expects.
 //
 // Faults go to the 8 (faultRecords) FRCD registers at 0x400 in turn; a full
 // slot sets PFO and drops the record. The first record while no F bit is
@@ -156,6 +160,7 @@ export class VtdUnit implements MmioOwner {
   private readonly fetchEv: SimEvent;
   private fetchBusy = false;
   private iteArmed = false;
+  private iteSid = 0;
   private readonly outbox: number[] = [];
   private readonly outEv: SimEvent;
 
@@ -174,6 +179,7 @@ export class VtdUnit implements MmioOwner {
     this.mhmv = opts.mhmv ?? 0xf;
     this.nfr = opts.faultRecords ?? 8;
     this.iecCapacity = opts.irteCacheEntries ?? 64;
+    if (opts.firmwareCfi) this.gsts |= V.DMA_GSTS_CFIS;
     const bad = (what: string): never => {
       throw new SimulatorError(`irqlab: ${this.name}: ${what}`);
     };
@@ -206,9 +212,15 @@ export class VtdUnit implements MmioOwner {
 
   // ---------------------------------------------------------------- back doors
 
-  /** Test knob: the next wait descriptor reports a device-TLB invalidation time-out (FSTS.ITE). */
-  injectIte(): void {
+  /**
+   * Test knob: the next wait descriptor reports a device-TLB invalidation
+   * time-out (FSTS.ITE) of requester `sid` (IQER.ITESID; 0, the default, is
+   * what units without ITESID report).
+   */
+  injectIte(sid = 0): void {
+    if (!(Number.isInteger(sid) && sid >= 0 && sid <= 0xffff)) throw new SimulatorError(`irqlab: ${this.name}: injectIte: sid must be 0..0xffff`);
     this.iteArmed = true;
+    this.iteSid = sid;
   }
 
   /** IRTE indices held in the interrupt entry cache, least recently used first. */
@@ -238,7 +250,9 @@ export class VtdUnit implements MmioOwner {
     }
     const lo = msg.addrLo >>> 0;
     if (!(lo & V.MSI_ADDR_IR_EXT_INT)) {
-      if (this.gsts & V.DMA_GSTS_CFIS || t.eime) return this.fault(V.VTD_FR_IR_REQ_COMPAT, rid, 0, 0, "compatibility format blocked");
+      // GCMD.CFI = 1 means "process compatibility format as pass-through";
+      // x2APIC mode (EIME) blocks it whatever CFI says.
+      if (!(this.gsts & V.DMA_GSTS_CFIS) || t.eime) return this.fault(V.VTD_FR_IR_REQ_COMPAT, rid, 0, 0, "compatibility format blocked");
       this.stats.passedThrough++;
       return msg;
     }
@@ -457,9 +471,9 @@ export class VtdUnit implements MmioOwner {
     if (!(this.gsts & V.DMA_GSTS_QIES) || this.fsts & (V.DMA_FSTS_IQE | V.DMA_FSTS_ITE) || this.iqh === this.iqt) return;
     const ringBytes = 4096 << Number(this.iqa & BigInt(V.DMA_IQA_QS_MASK));
     const base = Number(this.iqa & ~0xfffn);
-    if (this.iqa & BigInt(V.DMA_IQA_DW)) return this.queueError("256-bit descriptors (IQA.DW) are not supported");
-    if (this.iqt >= ringBytes) return this.queueError(`IQT ${this.iqt.toString(16)} beyond a ${ringBytes}-byte queue`);
-    if (!Number.isSafeInteger(base + ringBytes)) return this.queueError("queue beyond the address space");
+    if (this.iqa & BigInt(V.DMA_IQA_DW)) return this.queueError(V.IQEI_INVALID_DESC_WIDTH, "256-bit descriptors (IQA.DW) are not supported");
+    if (this.iqt >= ringBytes) return this.queueError(V.IQEI_INVALID_TAIL, `IQT ${this.iqt.toString(16)} beyond a ${ringBytes}-byte queue`);
+    if (!Number.isSafeInteger(base + ringBytes)) return this.queueError(V.IQEI_FETCH_ERROR, "queue beyond the address space");
     const ram = this.platform.ram;
     const qw0 = ram.read64(base + this.iqh);
     const qw1 = ram.read64(base + this.iqh + 8);
@@ -467,6 +481,8 @@ export class VtdUnit implements MmioOwner {
     if (this.platform.sim.trace.on) this.emit({ what: "qi-desc", index: this.iqh >>> V.DMAR_IQ_SHIFT, desc: type, value: lo32(qw0) });
     if (type === V.QI_IWD_TYPE && this.iteArmed && !(qw0 & V.QI_IWD_RSVD)) {
       this.iteArmed = false;
+      // ITESID is captured only while ITE is clear
+      if (!(this.fsts & V.DMA_FSTS_ITE)) this.iqer = (this.iqer & ~(0xffffn << 32n)) | (BigInt(this.iteSid) << 32n);
       this.fsts |= V.DMA_FSTS_ITE;
       if (this.platform.sim.trace.on) this.emit({ what: "qi-ite", index: this.iqh >>> V.DMAR_IQ_SHIFT, count: ((this.iqt - this.iqh + ringBytes) % ringBytes) >>> V.DMAR_IQ_SHIFT });
       this.iqh = this.iqt;
@@ -474,34 +490,34 @@ export class VtdUnit implements MmioOwner {
       return;
     }
     const err = this.execute(type, qw0, qw1);
-    if (err) return this.queueError(err);
+    if (err) return this.queueError(err[0], err[1]);
     this.iqh = (this.iqh + 16) % ringBytes;
     this.stats.descriptorsProcessed++;
     this.kick();
   }
 
-  /** Carry out one descriptor; returns why it is invalid, or null. */
-  private execute(type: number, qw0: bigint, qw1: bigint): string | null {
+  /** Carry out one descriptor; returns the IQEI and why it is invalid, or null. */
+  private execute(type: number, qw0: bigint, qw1: bigint): [number, string] | null {
     switch (type) {
       case V.QI_IEC_TYPE: {
-        if (qw0 & V.QI_IEC_RSVD || qw1) return "reserved bits set in an IEC invalidation descriptor";
+        if (qw0 & V.QI_IEC_RSVD || qw1) return [V.IQEI_RSVD_FIELD, "reserved bits set in an IEC invalidation descriptor"];
         if (!(qw0 & V.QI_IEC_SELECTIVE)) {
           this.invalidate(0, Infinity, "global IEC invalidation");
           return null;
         }
         const im = Number((qw0 >> 27n) & 0x1fn);
-        if (im > this.mhmv) return `IEC invalidation IM ${im} above ECAP.MHMV ${this.mhmv}`;
+        if (im > this.mhmv) return [V.IQEI_RSVD_FIELD, `IEC invalidation IM ${im} above ECAP.MHMV ${this.mhmv}`];
         const size = 2 ** im;
         const iidx = Number((qw0 >> 32n) & 0xffffn);
         this.invalidate(iidx - (iidx % size), size, "index-selective IEC invalidation");
         return null;
       }
       case V.QI_IWD_TYPE: {
-        if (qw0 & V.QI_IWD_RSVD) return "reserved bits set in a wait descriptor";
+        if (qw0 & V.QI_IWD_RSVD) return [V.IQEI_RSVD_FIELD, "reserved bits set in a wait descriptor"];
         if (qw0 & V.QI_IWD_STATUS_WRITE) {
-          if (qw1 & 3n) return "wait descriptor status address not dword aligned";
+          if (qw1 & 3n) return [V.IQEI_RSVD_FIELD, "wait descriptor status address not dword aligned"];
           const addr = Number(qw1);
-          if (!Number.isSafeInteger(addr)) return "wait descriptor status address beyond the address space";
+          if (!Number.isSafeInteger(addr)) return [V.IQEI_FETCH_ERROR, "wait descriptor status address beyond the address space"];
           const data = hi32(qw0);
           if (this.platform.sim.trace.on) this.emit({ what: "status-write", addr, value: data });
           this.platform.dmaWrite(VTD_UNIT_RID, addr, data);
@@ -517,14 +533,14 @@ export class VtdUnit implements MmioOwner {
       case V.QI_PC_TYPE:
         return null;
       default:
-        return `invalid descriptor type ${type}`;
+        return [V.IQEI_INVALID_DESC_TYPE, `invalid descriptor type ${type}`];
     }
   }
 
   /** Stop the engine with IQH at the offending descriptor. */
-  private queueError(why: string): void {
+  private queueError(iqei: number, why: string): void {
     this.fsts |= V.DMA_FSTS_IQE;
-    this.iqer = (this.iqer & ~0xfn) | BigInt(V.DMAR_IQEI_INVALID);
+    this.iqer = (this.iqer & ~0xfn) | BigInt(iqei);
     if (this.platform.sim.trace.on) this.emit({ what: "qi-error", index: this.iqh >>> V.DMAR_IQ_SHIFT, why });
     this.faultEvent(`invalidation queue error: ${why}`);
   }

@@ -40,6 +40,11 @@ export interface VtdOptions {
   mhmv?: number;
   /** ECAP.EIM: x2APIC destination format supported (default false). */
   eim?: boolean;
+  /**
+   * GSTS.CFIS set at power-on, as firmware that lets compatibility-format
+   * interrupts bypass remapping leaves the unit (default false: reset value).
+   */
+  firmwareCfi?: boolean;
 }
 
 export interface VtdStats {
@@ -166,8 +171,18 @@ export const VTD_FR_IR_SID_ERR = 0x26;
 /** IQA: 256-bit descriptors (only with scalable mode; not supported here). */
 export const DMA_IQA_DW = 1 << 11;
 export const DMA_IQA_QS_MASK = 0x7;
-/** IQER.IQEI value the unit reports for a bad descriptor, a bad tail or an unsupported IQA.DW. */
-export const DMAR_IQEI_INVALID = 1;
+// IQER.IQEI, why FSTS.IQE was set (VT-d spec names; Linux prints the number:
+// "VT-d detected Invalidation Queue Error: Reason %llx").
+export const IQEI_INFO_NOT_AVAILABLE = 0;
+/** IQT points outside the queue (or is misaligned). */
+export const IQEI_INVALID_TAIL = 1;
+/** Fetching the descriptor (or carrying it out) failed to access memory. */
+export const IQEI_FETCH_ERROR = 2;
+export const IQEI_INVALID_DESC_TYPE = 3;
+/** A reserved field of a descriptor of a valid type is set. */
+export const IQEI_RSVD_FIELD = 4;
+/** IQA.DW asks for a descriptor width the unit does not support. */
+export const IQEI_INVALID_DESC_WIDTH = 5;
 export const DMAR_IQER_REG_IQEI = (reg: bigint): number => Number(reg & 0xfn);
 
 export const QI_LENGTH = 256;

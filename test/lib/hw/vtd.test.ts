@@ -49,8 +49,9 @@ const iecIndex = (idx: number, im = 0): readonly [bigint, bigint] => [BigInt(V.Q
 
 /**
  * A unit on a rig. With `enable`, the Linux sequence: QI on, IRTA + SIRTP,
- * global IEC flush, IRE, CFI (unless cfi: false), and the fault event
- * pointed at CPU 1 and unmasked (unless feMasked).
+ * global IEC flush, IRE (CFI stays clear: compatibility format blocked;
+ * `cfi: true` sets it to let it pass), and the fault event pointed at CPU 1
+ * and unmasked (unless feMasked).
  */
 function driver(opts: VtdOptions & { cpus?: number; s?: number; enable?: boolean; cfi?: boolean; feMasked?: boolean; irta?: bigint } = {}): Drv {
   const r = rig({ cpus: opts.cpus ?? 4 });
@@ -140,7 +141,7 @@ function driver(opts: VtdOptions & { cpus?: number; s?: number; enable?: boolean
     d.sync(iecGlobal());
     d.command(V.DMA_GCMD_IRE);
     expect(d.r32(V.DMAR_GSTS_REG) & V.DMA_GSTS_IRES).to.not.equal(0);
-    if (opts.cfi ?? true) {
+    if (opts.cfi) {
       d.command(V.DMA_GCMD_CFI);
       expect(d.r32(V.DMAR_GSTS_REG) & V.DMA_GSTS_CFIS).to.not.equal(0);
     }
@@ -366,16 +367,22 @@ describe("lib/hw/vtd interrupt-remapping unit", () => {
     expect(d.u.iecEntries()).to.deep.equal([]);
   });
 
-  it("blocks compatibility-format messages with 0x25 once CFI is set, but never the unit's own", () => {
-    const d = driver({ cfi: false });
+  it("blocks compatibility-format messages with 0x25 while CFI is clear, but never the unit's own; CFI lets them through", () => {
+    const d = driver();
     const m = composeCompat({ dest: 3, vector: 0x39 });
-    d.r.p.dmaWrite32(RID, m.addrLo, 0, m.data);
-    expect(d.take()).to.deep.equal([[3, 0x39, RID]]);
-    d.command(V.DMA_GCMD_CFI);
     d.r.p.dmaWrite32(RID, m.addrLo, 0, m.data);
     d.r.p.fabric.receive(V.VTD_UNIT_RID, m.addrLo, 0, m.data);
     expect(d.take()).to.deep.equal([[3, 0x39, V.VTD_UNIT_RID], FE]);
     expect(d.service()).to.deep.equal([{ reason: 0x25, sid: RID, index: 0, type: 0 }]);
+    d.command(V.DMA_GCMD_CFI);
+    expect(d.r32(V.DMAR_GSTS_REG) & V.DMA_GSTS_CFIS).to.not.equal(0);
+    d.r.p.dmaWrite32(RID, m.addrLo, 0, m.data);
+    expect(d.take()).to.deep.equal([[3, 0x39, RID]]);
+  });
+
+  it("starts with CFIS set when firmware left compatibility format enabled", () => {
+    const d = driver({ enable: false, firmwareCfi: true });
+    expect(d.r32(V.DMAR_GSTS_REG)).to.equal(V.DMA_GSTS_CFIS);
   });
 
   it("verifies source ids (0x26): full SID, SQ-masked function bits, bus ranges, on misses and IEC hits", () => {
@@ -450,15 +457,15 @@ describe("lib/hw/vtd interrupt-remapping unit", () => {
 
   it("stops at a bad descriptor with IQE and IQH at it, and resumes from there once software clears IQE", () => {
     const d = driver({ mhmv: 2 });
-    const bad: (readonly [bigint, bigint])[] = [
-      [0n, 0n],
-      [BigInt(V.QI_IEC_TYPE), 1n],
-      [BigInt(V.QI_IEC_TYPE) | (1n << 50n), 0n],
-      iecIndex(8, 3),
-      [BigInt(V.QI_IWD_TYPE) | (1n << 12n), 0n],
-      [0xfn, 0n],
+    const bad: [readonly [bigint, bigint], number][] = [
+      [[0n, 0n], V.IQEI_INVALID_DESC_TYPE],
+      [[BigInt(V.QI_IEC_TYPE), 1n], V.IQEI_RSVD_FIELD],
+      [[BigInt(V.QI_IEC_TYPE) | (1n << 50n), 0n], V.IQEI_RSVD_FIELD],
+      [iecIndex(8, 3), V.IQEI_RSVD_FIELD],
+      [[BigInt(V.QI_IWD_TYPE) | (1n << 12n), 0n], V.IQEI_RSVD_FIELD],
+      [[0xfn, 0n], V.IQEI_INVALID_DESC_TYPE],
     ];
-    for (const desc of bad) {
+    for (const [desc, iqei] of bad) {
       const cell = d.waits++;
       d.r.p.ram.write32(STATUS + 4 * cell, V.QI_IN_USE);
       const at = d.tail;
@@ -466,7 +473,7 @@ describe("lib/hw/vtd interrupt-remapping unit", () => {
       d.r.run(10000);
       expect(d.r32(V.DMAR_FSTS_REG) & V.DMA_FSTS_IQE).to.not.equal(0);
       expect(d.r32(V.DMAR_IQH_REG), "IQH at the bad descriptor").to.equal(at + 16);
-      expect(V.DMAR_IQER_REG_IQEI(d.r64(V.DMAR_IQER_REG))).to.equal(V.DMAR_IQEI_INVALID);
+      expect(V.DMAR_IQER_REG_IQEI(d.r64(V.DMAR_IQER_REG))).to.equal(iqei);
       expect(d.r.p.ram.read32(STATUS + 4 * cell)).to.equal(V.QI_IN_USE);
       expect(d.take()).to.deep.equal([FE]);
       // qi_check_fault(): overwrite the bad descriptor with the wait descriptor, clear IQE.
@@ -535,12 +542,13 @@ describe("lib/hw/vtd interrupt-remapping unit", () => {
   it("reports an invalidation time-out (ITE) on the next wait descriptor and fetches nothing until ITE is cleared", () => {
     const d = driver();
     const processed = d.u.stats.descriptorsProcessed;
-    d.u.injectIte();
+    d.u.injectIte(0x3b00);
     for (const c of [0, 1]) d.r.p.ram.write32(STATUS + 4 * c, V.QI_IN_USE);
     d.waits = 2;
     d.submit(iecGlobal(), wait(0), iecGlobal(), wait(1));
     d.r.run(10000);
     expect(d.r32(V.DMAR_FSTS_REG) & V.DMA_FSTS_ITE).to.not.equal(0);
+    expect((d.r64(V.DMAR_IQER_REG) >> 32n) & 0xffffn, "IQER.ITESID").to.equal(0x3b00n);
     expect([d.r.p.ram.read32(STATUS), d.r.p.ram.read32(STATUS + 4)]).to.deep.equal([V.QI_IN_USE, V.QI_IN_USE]);
     expect(d.r32(V.DMAR_IQH_REG), "pending descriptors dropped").to.equal(d.tail);
     expect(d.u.stats.descriptorsProcessed).to.equal(processed + 1);
@@ -572,8 +580,8 @@ describe("lib/hw/vtd interrupt-remapping unit", () => {
     expect(d.service()).to.deep.equal([{ reason: 0x23, sid: RID, index: 1, type: 0 }]);
   });
 
-  it("uses the full destination ID with EIME and then blocks compatibility format even without CFI", () => {
-    const d = driver({ eim: true, cfi: false, irta: BigInt(IRT) | BigInt(V.IR_X2APIC_MODE(1)) | 0xfn });
+  it("uses the full destination ID with EIME and then blocks compatibility format even with CFI set", () => {
+    const d = driver({ eim: true, cfi: true, irta: BigInt(IRT) | BigInt(V.IR_X2APIC_MODE(1)) | 0xfn });
     expect(d.u.activeTable?.eime).to.equal(true);
     d.setIrte(1, irte(0, 0x41, { dest_id: V.IRTE_DEST(3, true) }));
     d.setIrte(2, irte(0, 0x42, { dest_id: 0x1003 }));

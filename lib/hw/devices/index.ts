@@ -5,8 +5,9 @@ import { SimulatorError } from "../../sim/sim.ts";
 import type { PciFunction } from "../pci.ts";
 import type { Platform } from "../platform.ts";
 import { TestNic, type TestNicOptions } from "./testnic.ts";
+import { ImsDevice, type ImsDeviceOptions } from "./ims.ts";
 
-export type PciDeviceSpec = { type: "testnic" } & TestNicOptions;
+export type PciDeviceSpec = ({ type: "testnic" } & TestNicOptions) | ({ type: "ims" } & ImsDeviceOptions);
 
 /** Build a device from its spec and plug it into the platform's PCI bus. */
 export function createPciDevice(p: Platform, spec: PciDeviceSpec): PciFunction {
@@ -14,6 +15,9 @@ export function createPciDevice(p: Platform, spec: PciDeviceSpec): PciFunction {
   switch (spec.type) {
     case "testnic":
       dev = new TestNic(p, spec);
+      break;
+    case "ims":
+      dev = new ImsDevice(p, spec);
       break;
     default:
       throw new SimulatorError(`irqlab: unknown PCI device type "${String((spec as { type: unknown }).type)}"`);

@@ -373,8 +373,9 @@ export function pci_ims_alloc_irq(dev: pci_dev, icookie: msi_instance_cookie | n
   return msi_domain_alloc_irq_at(dev, MSI_SECONDARY_DOMAIN, MSI_ANY_INDEX, affdesc, icookie);
 }
 
-// drivers/pci/msi/api.c: pci_ims_free_irq() (C58)
+// drivers/pci/msi/api.c: pci_ims_free_irq() (C58); as merged, the draft's
+// !map.virq became map.virq <= 0 (the caller may make up any map)
 export async function pci_ims_free_irq(dev: pci_dev, map: msi_map): Promise<void> {
-  if (WARN_ON_ONCE(map.index < 0 || !map.virq, { fn: "pci_ims_free_irq" })) return;
+  if (WARN_ON_ONCE(map.index < 0 || map.virq <= 0, { fn: "pci_ims_free_irq" })) return;
   await msi_domain_free_irqs_range(dev, MSI_SECONDARY_DOMAIN, map.index, map.index);
 }

@@ -3,7 +3,7 @@
 // so that every message is written with the kernel's own format string.
 //
 // Supported: flags "-0+ #", width and precision (also "*"), length modifiers
-// (h, hh, l, ll, z, t, which only matter for %u/%x of negative values),
+// (h, hh, l, ll, L, z, t, which only matter for %u/%x of negative values),
 // conversions d i u x X o c s %, and the kernel pointer extensions
 // %ps/%pS (symbol name), %pb/%pbl (bitmap, with "*" width = number of bits),
 // %pa (physical address), %p (hashed pointer: printed as an opaque id).
@@ -42,6 +42,7 @@ function bitsOfLength(len: string): number {
       return 16;
     case "l":
     case "ll":
+    case "L": // lib/vsprintf.c format_decode(): 'L' is long long for integers
     case "z":
     case "t":
       return 64;
@@ -181,7 +182,7 @@ export function vsprintf(fmt: string, args: readonly Arg[]): string {
       }
     }
     let len = "";
-    while ("hlzt".includes(fmt[i] ?? "#")) len += fmt[i++];
+    while ("hlztL".includes(fmt[i] ?? "#")) len += fmt[i++];
     const conv = fmt[i];
     switch (conv) {
       case "d":

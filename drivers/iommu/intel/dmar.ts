@@ -18,6 +18,7 @@ import { cpu_relax } from "../../../lib/kernel/delay.ts";
 import { panic } from "../../../lib/kernel/bug.ts";
 import { pr_err, pr_info, __ratelimit, ratelimit_state } from "../../../lib/kernel/printk.ts";
 import { firmware } from "../../../lib/kernel/firmware.ts";
+import { trace_enabled, trace_event } from "../../../lib/kernel/tracepoint.ts";
 import { IRQ_HANDLED, IRQF_NO_THREAD, type irqreturn_t } from "../../../lib/irq/interrupt.ts";
 import { request_irq } from "../../../lib/irq/manage.ts";
 import {
@@ -192,7 +193,7 @@ export function dmar_table_init(): number {
   }
   pr_info("DMAR: Host address width 39\n");
   for (const u of fw.dmar_units) {
-    pr_info("DMAR: DRHD base: %#018llx flags: %#x\n", u.address, u.include_all ? 1 : 0);
+    pr_info("DMAR: DRHD base: %#016Lx flags: %#x\n", u.address, u.include_all ? 1 : 0);
     const drhd: dmar_drhd_unit = { reg_base_addr: u.address, reg_size: VTD_PAGE_SIZE, segment: u.segment, include_all: u.include_all, iommu: null };
     const ret = alloc_iommu(drhd);
     if (ret) return ret;
@@ -319,6 +320,28 @@ function qi_check_fault(iommu: intel_iommu, index: number, wait_index: number): 
   return 0;
 }
 
+/* drivers/iommu/intel/trace.h: qi_submit's __print_symbolic() table */
+const QI_SUBMIT_SYMBOLS: Readonly<Record<number, string>> = {
+  [Number(QI_CC_TYPE)]: "cc_inv",
+  [Number(QI_IOTLB_TYPE)]: "iotlb_inv",
+  [Number(QI_DIOTLB_TYPE)]: "dev_tlb_inv",
+  [Number(QI_IEC_TYPE)]: "iec_inv",
+  [Number(QI_IWD_TYPE)]: "inv_wait",
+  [Number(QI_EIOTLB_TYPE)]: "p_iotlb_inv",
+  [Number(QI_PC_TYPE)]: "pc_inv",
+  [Number(QI_DEIOTLB_TYPE)]: "p_dev_tlb_inv",
+  [Number(QI_PGRP_RESP_TYPE)]: "page_grp_resp",
+};
+
+// drivers/iommu/intel/trace.h: trace_qi_submit() (intel_iommu:qi_submit)
+function trace_qi_submit(iommu: intel_iommu, d: qi_desc): void {
+  if (!trace_enabled()) return;
+  const type = Number(d.qw0 & 0xfn);
+  // __print_symbolic() prints an unlisted value as hex
+  const sym = QI_SUBMIT_SYMBOLS[type] ?? `0x${type.toString(16)}`;
+  trace_event("intel_iommu", "qi_submit", "%s %s: 0x%llx 0x%llx 0x%llx 0x%llx", sym, iommu.name, d.qw0, d.qw1, d.qw2, d.qw3);
+}
+
 // drivers/iommu/intel/dmar.c: qi_submit_sync(): queue `desc` plus a wait
 // descriptor whose status write lands in desc_status[], and poll it with
 // interrupts off. Never sleeps.
@@ -344,6 +367,7 @@ export function qi_submit_sync(iommu: intel_iommu, desc: qi_desc[], count: numbe
       qi.desc.set_le64(off, d.qw0);
       qi.desc.set_le64(off + 8, d.qw1);
       set_desc_status(iommu, (index + i) % QI_LENGTH, QI_IN_USE);
+      trace_qi_submit(iommu, d);
     }
     set_desc_status(iommu, wait_index, QI_IN_USE);
     let wqw0 = QI_IWD_STATUS_DATA(QI_DONE) | QI_IWD_STATUS_WRITE | QI_IWD_TYPE;

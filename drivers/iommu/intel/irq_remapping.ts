@@ -18,7 +18,7 @@ import { readl, writel, writeq } from "../../../lib/kernel/io.ts";
 import { dma_alloc_coherent, GFP_KERNEL } from "../../../lib/kernel/dma.ts";
 import { raw_spin_lock_init, raw_spin_lock_irqsave, raw_spin_unlock_irqrestore } from "../../../lib/kernel/spinlock.ts";
 import { WARN, BUG_ON } from "../../../lib/kernel/bug.ts";
-import { pr_err, pr_info, pr_warn, KERN_WARNING } from "../../../lib/kernel/printk.ts";
+import { pr_err, pr_info, pr_info_once, pr_warn, KERN_WARNING } from "../../../lib/kernel/printk.ts";
 import type { cpumask } from "../../../lib/kernel/cpumask.ts";
 import type { device } from "../../../lib/kernel/device.ts";
 import { IRQ_SET_MASK_OK_DONE, type irq_chip, type irq_data } from "../../../lib/irq/irq.ts";
@@ -356,7 +356,7 @@ async function intel_setup_irq_remapping(iommu: intel_iommu): Promise<number> {
   if (readl(iommu.reg + DMAR_GSTS_REG) & DMA_GSTS_IRES) iommu.flags |= VTD_FLAG_IRQ_REMAP_PRE_ENABLED;
   if (iommu.flags & VTD_FLAG_IRQ_REMAP_PRE_ENABLED) {
     // not a kdump kernel: start from a clean table
-    pr_info("DMAR-IR: IRQ remapping was enabled on %s but we are not in kdump mode\n", iommu.name);
+    pr_info_once("DMAR-IR: IRQ remapping was enabled on %s but we are not in kdump mode\n", iommu.name);
     iommu.flags &= ~VTD_FLAG_IRQ_REMAP_PRE_ENABLED;
     iommu_disable_irq_remapping(iommu);
   }

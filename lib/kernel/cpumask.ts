@@ -9,9 +9,15 @@ import { bitmap_hex, bitmap_list, type Bitmap } from "./vsprintf.ts";
 import { EINVAL, EOVERFLOW } from "./errno.ts";
 
 export class cpumask implements Bitmap {
-  readonly bits: Uint32Array;
+  /**
+   * 32-bit words of the mask, least significant CPU first, held as int32
+   * (what JavaScript's bit operators produce). A plain array, not a
+   * Uint32Array: a typed array costs about 200 bytes of heap per mask, and
+   * every interrupt descriptor carries masks.
+   */
+  readonly bits: number[];
   constructor(readonly nbits: number = nr_cpu_ids()) {
-    this.bits = new Uint32Array(Math.max(1, Math.ceil(nbits / 32)));
+    this.bits = new Array<number>(Math.max(1, Math.ceil(nbits / 32))).fill(0);
   }
   test(cpu: number): boolean {
     return cpu >= 0 && cpu < this.nbits && (this.bits[cpu >>> 5]! & (1 << (cpu & 31))) !== 0;
@@ -49,7 +55,8 @@ export function cpumask_setall(m: cpumask): void {
   for (let i = 0; i < m.nbits; i++) cpumask_set_cpu(i, m);
 }
 export function cpumask_copy(dst: cpumask, src: cpumask): void {
-  dst.bits.set(src.bits.subarray(0, dst.bits.length));
+  const n = Math.min(dst.bits.length, src.bits.length);
+  for (let i = 0; i < n; i++) dst.bits[i] = src.bits[i]!;
 }
 /** Returns true if the result is non-empty. */
 export function cpumask_and(dst: cpumask, a: cpumask, b: cpumask): boolean {

@@ -5,7 +5,7 @@
 
 import type { Frame, Wait } from "../sim/cpu.ts";
 import { K } from "../kernel/kernel.ts";
-import { cpumask, cpumask_copy, cpumask_empty, cpu_possible_mask, nr_cpu_ids } from "../kernel/cpumask.ts";
+import { cpumask, cpumask_clear, cpumask_copy, cpumask_empty, cpu_possible_mask, nr_cpu_ids } from "../kernel/cpumask.ts";
 import { raw_spinlock_t, raw_spin_lock_irqsave, raw_spin_unlock_irqrestore } from "../kernel/spinlock.ts";
 import { mutex } from "../kernel/mutex.ts";
 import { init_waitqueue_head, type wait_queue_head } from "../kernel/wait.ts";
@@ -34,12 +34,16 @@ import { SparseIrqBitmap } from "./irqdesc_bitmap.ts";
 /** A flow handler: runs in hardirq context; may return a frame that suspends. */
 export type irq_flow_handler_t = (desc: irq_desc) => Frame | void;
 
-/** struct irq_desc */
+/**
+ * struct irq_desc. The members most descriptors never use (the request
+ * mutex and the thread wait queue, used once an action is requested; the
+ * pending affinity mask; the per-CPU counts before the first interrupt) are
+ * allocated on first use: a JavaScript object per embedded C struct costs a
+ * few hundred bytes, and a machine may hold a million descriptors.
+ */
 export class irq_desc {
   readonly irq_common_data: irq_common_data;
   readonly irq_data: irq_data;
-  /** Per-CPU interrupt counts (kstat_irqs). */
-  readonly kstat_irqs: Uint32Array;
   handle_irq: irq_flow_handler_t = handle_bad_irq;
   action: irqaction | null = null;
   status_use_accessors = 0;
@@ -58,17 +62,14 @@ export class irq_desc {
   percpu_affinity: cpumask | null = null;
   affinity_hint: cpumask | null = null;
   affinity_notify: irq_affinity_notify | null = null;
-  readonly pending_mask: cpumask;
   threads_oneshot = 0n;
   threads_active = 0;
-  readonly wait_for_threads: wait_queue_head;
   nr_actions = 0;
   no_suspend_depth = 0;
   cond_suspend_depth = 0;
   force_resume_depth = 0;
   /** /proc/irq/N exists. */
   dir = false;
-  readonly request_mutex = new mutex("&desc->request_mutex");
   parent_irq = 0;
   /** Flow-handler name shown in /proc/interrupts ("edge", "fasteoi", ...). */
   name: string | null = null;
@@ -76,13 +77,35 @@ export class irq_desc {
   dev_name: string | null = null;
   /** Module reference (try_module_get() target); irqlab has no modules. */
   owner: unknown = null;
+  private _kstat_irqs: Uint32Array | null = null;
+  private _pending_mask: cpumask | null = null;
+  private _wait_for_threads: wait_queue_head | null = null;
+  private _request_mutex: mutex | null = null;
 
-  constructor(readonly irq: number, nbits: number) {
+  constructor(
+    readonly irq: number,
+    private readonly nbits: number,
+  ) {
     this.irq_common_data = new irq_common_data(nbits);
     this.irq_data = new irq_data(irq, this.irq_common_data, no_irq_chip);
-    this.kstat_irqs = new Uint32Array(nbits);
-    this.pending_mask = new cpumask(nbits);
-    this.wait_for_threads = init_waitqueue_head("desc->wait_for_threads");
+  }
+
+  /** Per-CPU interrupt counts (kstat_irqs). */
+  get kstat_irqs(): Uint32Array {
+    return (this._kstat_irqs ??= new Uint32Array(this.nbits));
+  }
+  get pending_mask(): cpumask {
+    return (this._pending_mask ??= new cpumask(this.nbits));
+  }
+  get wait_for_threads(): wait_queue_head {
+    return (this._wait_for_threads ??= init_waitqueue_head("desc->wait_for_threads"));
+  }
+  get request_mutex(): mutex {
+    return (this._request_mutex ??= new mutex("&desc->request_mutex"));
+  }
+  /** desc_set_defaults() clears the counts; none allocated means all zero. */
+  clear_kstat_irqs(): void {
+    this._kstat_irqs?.fill(0);
   }
 }
 
@@ -92,7 +115,10 @@ export function* for_each_action_of_desc(desc: irq_desc): Generator<irqaction> {
 }
 
 interface DescTable {
-  descs: Map<number, irq_desc>;
+  /** Descriptors by irq number (a hole where there is none). */
+  descs: (irq_desc | undefined)[];
+  /** Number of descriptors in `descs`. */
+  count: number;
   /** Numbers with a descriptor, plus 0, which irqlab never hands out. */
   allocated: SparseIrqBitmap;
   nr_irqs: number;
@@ -113,7 +139,7 @@ function table(): DescTable {
     const allocated = new SparseIrqBitmap(IRQ_BITMAP_BITS);
     // irq 0 is never allocated: a search from 0 starts at 1
     allocated.set(0, 1);
-    return { descs: new Map(), allocated, nr_irqs: nr, dynirq_lower: gsi_top };
+    return { descs: [], count: 0, allocated, nr_irqs: nr, dynirq_lower: gsi_top };
   });
 }
 
@@ -128,7 +154,7 @@ export function set_arch_dynirq_lower_bound(from: number): void {
 }
 
 export function irq_to_desc(irq: number): irq_desc | null {
-  return table().descs.get(irq) ?? null;
+  return table().descs[irq] ?? null;
 }
 
 export function irq_desc_get_irq_data(desc: irq_desc): irq_data {
@@ -183,10 +209,10 @@ function desc_set_defaults(desc: irq_desc, node: number, affinity: cpumask | nul
   desc.tot_count = 0;
   desc.name = null;
   desc.owner = null;
-  desc.kstat_irqs.fill(0);
+  desc.clear_kstat_irqs();
   desc.irq_common_data.node = node;
   cpumask_copy(desc.irq_common_data.affinity, affinity ?? cpu_possible_mask());
-  cpumask_copy(desc.irq_common_data.effective_affinity, new cpumask(nr_cpu_ids()));
+  cpumask_clear(desc.irq_common_data.effective_affinity);
 }
 
 // kernel/irq/irqdesc.c: irq_find_free_area(): the lowest free range of `cnt` at or above `from`
@@ -212,8 +238,9 @@ function alloc_descs(start: number, cnt: number, node: number, affinity: readonl
     } else {
       desc_set_defaults(desc, node, null);
     }
-    t.descs.set(start + i, desc);
+    t.descs[start + i] = desc;
   }
+  t.count += cnt;
   t.allocated.set(start, cnt);
   return start;
 }
@@ -253,8 +280,15 @@ export function irq_free_descs(from: number, cnt: number): void {
   const t = table();
   if (from >= t.nr_irqs || from + cnt > t.nr_irqs) return;
   for (let i = 0; i < cnt; i++) {
-    if (t.descs.delete(from + i)) t.allocated.clear(from + i, 1);
+    if (t.descs[from + i] === undefined) continue;
+    t.descs[from + i] = undefined;
+    t.count--;
+    t.allocated.clear(from + i, 1);
   }
+  // let the array shrink once the top of the irq space is free
+  let top = t.descs.length;
+  while (top > 0 && t.descs[top - 1] === undefined) top--;
+  if (top < t.descs.length) t.descs.length = top;
 }
 export function irq_free_desc(irq: number): void {
   irq_free_descs(irq, 1);
@@ -262,12 +296,14 @@ export function irq_free_desc(irq: number): void {
 
 /** Every allocated descriptor, in irq order (for_each_irq_desc()). */
 export function for_each_irq_desc(): irq_desc[] {
-  return [...table().descs.values()].sort((a, b) => a.irq - b.irq);
+  const out: irq_desc[] = [];
+  for (const d of table().descs) if (d) out.push(d);
+  return out;
 }
 
 /** Number of allocated descriptors. */
 export function irq_desc_count(): number {
-  return table().descs.size;
+  return table().count;
 }
 
 /* kstat (kernel/irq/internals.h, irqdesc.c) */

@@ -7,7 +7,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { SparseIrqBitmap } from "../../../lib/irq/irqdesc_bitmap.ts";
 import { createMachine } from "../../../lib/machine.ts";
-import { __irq_alloc_descs, irq_alloc_descs, irq_free_descs, IRQ_BITMAP_BITS } from "../../../lib/irq/irqdesc.ts";
+import { __irq_alloc_descs, for_each_irq_desc, irq_alloc_descs, irq_desc_count, irq_free_descs, irq_to_desc, IRQ_BITMAP_BITS } from "../../../lib/irq/irqdesc.ts";
 import { EEXIST } from "../../../lib/kernel/errno.ts";
 
 function modelFind(bits: Uint8Array, limit: number, from: number, cnt: number): number {
@@ -82,6 +82,26 @@ describe("lib/irq/irqdesc_bitmap: the irq number allocation map", () => {
       // irq 0 is never handed out, even when asked for from 0
       expect(__irq_alloc_descs(0, 0, 1, -1)).to.equal(-EEXIST);
       expect(IRQ_BITMAP_BITS).to.equal(1 << 21);
+    });
+  });
+
+  it("lists descriptors in irq order and counts them across frees, refills and a fixed number far above the rest", async () => {
+    const m = await createMachine({ cpus: 2, arch: "none" });
+    await m.run(() => {
+      const before = for_each_irq_desc().map((d) => d.irq);
+      const a = irq_alloc_descs(-1, 1, 8, -1);
+      expect(irq_alloc_descs(5000, 5000, 2, -1)).to.equal(5000);
+      irq_free_descs(a + 2, 3);
+      expect(irq_to_desc(a + 3)).to.equal(null);
+      expect(irq_alloc_descs(-1, 1, 1, -1)).to.equal(a + 2);
+      const want = [...before, a, a + 1, a + 2, a + 5, a + 6, a + 7, 5000, 5001].sort((x, y) => x - y);
+      expect(for_each_irq_desc().map((d) => d.irq)).to.deep.equal(want);
+      expect(irq_desc_count()).to.equal(want.length);
+      irq_free_descs(5000, 2);
+      expect(irq_to_desc(5001)).to.equal(null);
+      expect(irq_desc_count()).to.equal(want.length - 2);
+      // a fresh descriptor counts nothing yet, on every CPU
+      expect([...irq_to_desc(a + 2)!.kstat_irqs]).to.deep.equal([0, 0]);
     });
   });
 });

@@ -4,6 +4,7 @@
 // enabling a device, bus mastering, BARs and function-level reset.
 
 import { K } from "../../lib/kernel/kernel.ts";
+import { WARN_ONCE } from "../../lib/kernel/bug.ts";
 import { EINVAL, ENODEV, ENOTTY } from "../../lib/kernel/errno.ts";
 import { readb, readl, readw, writeb, writel, writew, type iomem } from "../../lib/kernel/io.ts";
 import { firmware } from "../../lib/kernel/firmware.ts";
@@ -283,10 +284,12 @@ export function pci_enable_device(dev: pci_dev): number {
 }
 
 export function pci_disable_device(dev: pci_dev): void {
-  if (--dev.enable_cnt > 0) return;
-  dev.enable_cnt = 0;
+  // dev_WARN_ONCE(): "<driver or bus> <device>: " + the message
+  WARN_ONCE(dev.enable_cnt <= 0, "%s %s: disabling already-disabled device", dev.driver_name ?? "pci", dev.dev_name);
+  if (--dev.enable_cnt !== 0) return;
+  // do_pci_disable_device(): only bus mastering goes; memory decoding stays
   const cmd = pci_cfg_readw(dev, PCI_COMMAND);
-  pci_write_config_word(dev, PCI_COMMAND, cmd & ~(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER));
+  if (cmd & PCI_COMMAND_MASTER) pci_write_config_word(dev, PCI_COMMAND, cmd & ~PCI_COMMAND_MASTER);
   dev.is_busmaster = false;
 }
 

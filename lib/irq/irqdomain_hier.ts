@@ -216,7 +216,7 @@ function irq_domain_free_irqs_hierarchy(domain: irq_domain, irq_base: number, nr
 }
 
 // kernel/irq/irqdomain.c: irq_domain_alloc_irqs_hierarchy()
-function irq_domain_alloc_irqs_hierarchy(domain: irq_domain, irq_base: number, nr_irqs: number, arg: unknown): number {
+export function irq_domain_alloc_irqs_hierarchy(domain: irq_domain, irq_base: number, nr_irqs: number, arg: unknown): number {
   const alloc = domain.ops.alloc;
   if (!alloc) {
     pr_debug(pr_fmt("domain->ops->alloc() is NULL\n"));

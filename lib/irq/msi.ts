@@ -5,7 +5,8 @@
 // msi_alloc.ts.
 
 import { EBUSY, EINVAL, ENOMEM, ERANGE } from "../kernel/errno.ts";
-import { WARN_ON_ONCE } from "../kernel/bug.ts";
+import { BUG_ON, WARN_ON, WARN_ON_ONCE } from "../kernel/bug.ts";
+import { K } from "../kernel/kernel.ts";
 import { vsprintf } from "../kernel/vsprintf.ts";
 import { mutex, __mutex_lock, mutex_unlock } from "../kernel/mutex.ts";
 import { lock_is_held } from "../kernel/lockdep.ts";
@@ -31,8 +32,9 @@ import {
   type fwnode_handle,
   type irq_domain,
   type irq_domain_ops,
+  type irq_fwspec,
 } from "./irqdomain.ts";
-import { msi_domain_activate, msi_domain_alloc, msi_domain_deactivate, msi_domain_free } from "./msi_alloc.ts";
+import { msi_domain_activate, msi_domain_alloc, msi_domain_deactivate, msi_domain_free, msi_domain_translate } from "./msi_alloc.ts";
 import { msi_domain_set_affinity } from "./msi_alloc.ts";
 
 export { msi_desc, msi_msg };
@@ -67,6 +69,11 @@ export const MSI_MAX_INDEX = 0xffff;
 export const MSI_ANY_INDEX = 0xffffffff;
 /** MSI_XA_DOMAIN_SIZE: hwsize 0 means a software index space of this size. */
 export const MSI_XA_DOMAIN_SIZE = MSI_MAX_INDEX + 1;
+/**
+ * MSI_XA_MAX_INDEX: an index outside any searchable range (ULONG_MAX - 1 in
+ * the kernel; any value above MSI_MAX_INDEX behaves the same).
+ */
+export const MSI_XA_MAX_INDEX = Number.MAX_SAFE_INTEGER;
 
 /* enum msi_desc_filter */
 export const MSI_DESC_ALL = 0;
@@ -92,6 +99,8 @@ export interface msi_domain_ops {
   domain_alloc_irqs?: (domain: irq_domain, dev: device, nvec: number) => number;
   domain_free_irqs?: (domain: irq_domain, dev: device) => void;
   msi_post_free?: (domain: irq_domain, dev: device) => void;
+  /** 6.11+: translate a wired fwspec (wire-to-MSI bridges such as MBIGEN). */
+  msi_translate?: (domain: irq_domain, fwspec: irq_fwspec, out: { hwirq: number; type: number }) => number;
 }
 
 /** struct msi_domain_info (C38) */
@@ -128,9 +137,79 @@ export interface msi_instance_cookie {
   ptr?: unknown;
 }
 
+/**
+ * The descriptor store of one device domain: lib/xarray.c with
+ * XA_FLAGS_ALLOC, reduced to what kernel/irq/msi.c uses (load, insert,
+ * erase, the lowest free index in a range, and walking from an index).
+ */
+export class msi_xarray {
+  private readonly slots = new Map<number, msi_desc>();
+  /** The occupied indices, ascending. */
+  private readonly keys: number[] = [];
+
+  /** First position in `keys` holding an index >= `index`. */
+  private pos(index: number): number {
+    let lo = 0;
+    let hi = this.keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.keys[mid]! < index) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  /** xa_load() */
+  load(index: number): msi_desc | undefined {
+    return this.slots.get(index);
+  }
+
+  has(index: number): boolean {
+    return this.slots.has(index);
+  }
+
+  /** xa_insert(): -EBUSY if the index is occupied. */
+  insert(index: number, desc: msi_desc): number {
+    if (this.slots.has(index)) return -EBUSY;
+    this.slots.set(index, desc);
+    this.keys.splice(this.pos(index), 0, index);
+    return 0;
+  }
+
+  /** xa_erase() */
+  erase(index: number): void {
+    if (!this.slots.delete(index)) return;
+    this.keys.splice(this.pos(index), 1);
+  }
+
+  /** xa_alloc() within [min, max]: the lowest free index, or -EBUSY. */
+  alloc(min: number, max: number): number {
+    let want = min;
+    for (let i = this.pos(min); i < this.keys.length && this.keys[i] === want; i++) want++;
+    return want <= max ? want : -EBUSY;
+  }
+
+  /** xa_find(): the first stored entry at an index >= `start`. */
+  find(start: number): [number, msi_desc] | null {
+    const i = this.pos(start);
+    if (i >= this.keys.length) return null;
+    const index = this.keys[i]!;
+    return [index, this.slots.get(index)!];
+  }
+
+  /** The stored descriptors, ascending by index. */
+  values(): msi_desc[] {
+    return this.keys.map((k) => this.slots.get(k)!);
+  }
+}
+
 /** struct msi_dev_domain */
 interface msi_dev_domain {
-  store: Map<number, msi_desc>;
+  store: msi_xarray;
   domain: irq_domain | null;
 }
 
@@ -160,8 +239,8 @@ export function msi_setup_device_data(dev: device): number {
   const data: msi_device_data = {
     properties: 0,
     mutex: new mutex("&md->mutex"),
-    __domains: Array.from({ length: MSI_MAX_DEVICE_IRQDOMAINS }, () => ({ store: new Map<number, msi_desc>(), domain: null })),
-    __iter_idx: 0,
+    __domains: Array.from({ length: MSI_MAX_DEVICE_IRQDOMAINS }, () => ({ store: new msi_xarray(), domain: null })),
+    __iter_idx: MSI_XA_MAX_INDEX,
   };
   // If @dev::msi::domain is set and is a global MSI domain, copy the
   // pointer into the domain array so all code can operate on domain ids.
@@ -180,12 +259,13 @@ export function msi_lock_descs(dev: device): Promise<void> | void {
 export function msi_unlock_descs(dev: device): void {
   const d = md(dev)!;
   // Invalidate the index which was cached by the iterator
-  d.__iter_idx = Number.MAX_SAFE_INTEGER;
+  d.__iter_idx = MSI_XA_MAX_INDEX;
   mutex_unlock(d.mutex);
 }
 
-function lockdep_assert_held_descs(dev: device): void {
-  WARN_ON_ONCE(!lock_is_held(md(dev)!.mutex.dep_map), { fn: "msi_lockdep_assert" });
+/** lockdep_assert_held(&dev->msi.data->mutex) in kernel function `fn`. */
+function lockdep_assert_held_descs(dev: device, fn: string): void {
+  if (K.config.lockdep && K.debug_locks) WARN_ON(!lock_is_held(md(dev)!.mutex.dep_map), { fn, file: "kernel/irq/msi.c" });
 }
 
 // kernel/irq/msi.c: msi_alloc_desc() (C32)
@@ -195,44 +275,35 @@ export function msi_alloc_desc(dev: device, nvec: number, affinity: readonly irq
   return desc;
 }
 
-// kernel/irq/msi.c: msi_domain_get_hwsize()
+// kernel/irq/msi.c: msi_domain_get_hwsize(); descriptor mutex held
 export function msi_domain_get_hwsize(dev: device, domid: number): number {
-  const d = md(dev);
-  const domain = d?.__domains[domid]?.domain ?? null;
-  if (domain) {
-    const info = domain.host_data as msi_domain_info | null;
-    if (info?.hwsize) return info.hwsize;
-  }
+  // The lockdep assertion of the kernel's (static) msi_get_device_domain()
+  lockdep_assert_held_descs(dev, "msi_get_device_domain");
+  const domain = msi_get_device_domain(dev, domid);
+  if (domain) return (domain.host_data as msi_domain_info).hwsize;
   // No domain, default to MSI_XA_DOMAIN_SIZE
   return MSI_XA_DOMAIN_SIZE;
 }
 
 // kernel/irq/msi.c: msi_insert_desc() (C33): frees the descriptor on failure
 export function msi_insert_desc(dev: device, desc: msi_desc, domid: number, index: number): number {
-  const d = md(dev)!;
-  const xa = d.__domains[domid]!.store;
+  const xa = md(dev)!.__domains[domid]!.store;
   const hwsize = msi_domain_get_hwsize(dev, domid);
   if (index === MSI_ANY_INDEX) {
-    // xa_alloc(): lowest free index in [0, hwsize - 1]
-    for (let i = 0; i < hwsize; i++) {
-      if (!xa.has(i)) {
-        desc.msi_index = i;
-        xa.set(i, desc);
-        return 0;
-      }
-    }
-    return -EBUSY;
+    // Let the xarray allocate a free index within the limit
+    const i = xa.alloc(0, hwsize - 1);
+    if (i < 0) return i;
+    desc.msi_index = i;
+    return xa.insert(i, desc);
   }
   if (index >= hwsize) return -ERANGE;
-  if (xa.has(index)) return -EBUSY;
   desc.msi_index = index;
-  xa.set(index, desc);
-  return 0;
+  return xa.insert(index, desc);
 }
 
 // kernel/irq/msi.c: msi_domain_insert_msi_desc()
 export function msi_domain_insert_msi_desc(dev: device, domid: number, init_desc: msi_desc): number {
-  lockdep_assert_held_descs(dev);
+  lockdep_assert_held_descs(dev, "msi_domain_insert_msi_desc");
   const desc = msi_alloc_desc(dev, init_desc.nvec_used, init_desc.affinity);
   if (!desc) return -ENOMEM;
   // Copy type specific data to the new descriptor.
@@ -269,24 +340,27 @@ export function msi_ctrl_valid(dev: device, ctrl: msi_ctrl): boolean {
 /** The stored descriptors of a domain in [first, last], ascending (xa_for_each_range()). */
 export function msi_descs_in_range(dev: device, domid: number, first: number, last: number): msi_desc[] {
   const xa = md(dev)?.__domains[domid]?.store;
-  if (!xa) return [];
-  return [...xa.entries()]
-    .filter(([i]) => i >= first && i <= last)
-    .sort((a, b) => a[0] - b[0])
-    .map(([, d]) => d);
+  const out: msi_desc[] = [];
+  if (!xa) return out;
+  for (let e = xa.find(first); e && e[0] <= last; e = xa.find(e[0] + 1)) out.push(e[1]);
+  return out;
+}
+
+// kernel/irq/msi.c: msi_domain_free_descs(); descriptor mutex held (C36)
+function msi_domain_free_descs(dev: device, ctrl: msi_ctrl): void {
+  lockdep_assert_held_descs(dev, "msi_domain_free_descs");
+  if (!msi_ctrl_valid(dev, ctrl)) return;
+  const xa = md(dev)!.__domains[ctrl.domid]!.store;
+  for (const desc of msi_descs_in_range(dev, ctrl.domid, ctrl.first, ctrl.last)) {
+    xa.erase(desc.msi_index);
+    // Leak the descriptor when it is still referenced
+    if (WARN_ON_ONCE(msi_desc_match(desc, MSI_DESC_ASSOCIATED), { fn: "msi_domain_free_descs" })) continue;
+  }
 }
 
 // kernel/irq/msi.c: msi_domain_free_msi_descs_range() (C36)
 export function msi_domain_free_msi_descs_range(dev: device, domid: number, first: number, last: number): void {
-  const ctrl: msi_ctrl = { domid, first, last, nirqs: 0 };
-  lockdep_assert_held_descs(dev);
-  if (!msi_ctrl_valid(dev, ctrl)) return;
-  const xa = md(dev)!.__domains[domid]!.store;
-  for (const desc of msi_descs_in_range(dev, domid, first, last)) {
-    xa.delete(desc.msi_index);
-    // Leak the descriptor when it is still referenced
-    if (WARN_ON_ONCE(msi_desc_match(desc, MSI_DESC_ASSOCIATED), { fn: "msi_domain_free_msi_descs_range" })) continue;
-  }
+  msi_domain_free_descs(dev, { domid, first, last, nirqs: 0 });
 }
 
 export function msi_free_msi_descs(dev: device): void {
@@ -295,59 +369,80 @@ export function msi_free_msi_descs(dev: device): void {
 
 // kernel/irq/msi.c: msi_domain_add_simple_msi_descs() (C36)
 export function msi_domain_add_simple_msi_descs(dev: device, ctrl: msi_ctrl): number {
-  lockdep_assert_held_descs(dev);
+  lockdep_assert_held_descs(dev, "msi_domain_add_simple_msi_descs");
   if (!msi_ctrl_valid(dev, ctrl)) return -EINVAL;
   for (let idx = ctrl.first; idx <= ctrl.last; idx++) {
     const desc = msi_alloc_desc(dev, 1, null);
     const ret = msi_insert_desc(dev, desc, ctrl.domid, idx);
     if (ret) {
-      msi_domain_free_msi_descs_range(dev, ctrl.domid, ctrl.first, ctrl.last);
+      // the whole range goes, descriptors stored before this call included
+      msi_domain_free_descs(dev, ctrl);
       return ret;
     }
   }
   return 0;
 }
 
-// kernel/irq/msi.c: msi_domain_first_desc() / msi_next_desc() as an iterator (C34)
-export function* msi_domain_for_each_desc(dev: device, domid: number, filter: number): Generator<msi_desc> {
-  const d = md(dev);
-  if (WARN_ON_ONCE(!d || domid >= MSI_MAX_DEVICE_IRQDOMAINS, { fn: "msi_domain_first_desc" })) return;
-  lockdep_assert_held_descs(dev);
-  for (const desc of msi_descs_in_range(dev, domid, 0, MSI_MAX_INDEX)) {
-    if (!d!.__domains[domid]!.store.has(desc.msi_index)) continue;
-    if (msi_desc_match(desc, filter)) {
-      d!.__iter_idx = desc.msi_index;
-      yield desc;
-    }
+// kernel/irq/msi.c: msi_find_desc(): from the cursor on
+function msi_find_desc(d: msi_device_data, domid: number, filter: number): msi_desc | null {
+  const xa = d.__domains[domid]!.store;
+  for (let e = xa.find(d.__iter_idx); e; e = xa.find(e[0] + 1)) {
+    d.__iter_idx = e[0];
+    if (msi_desc_match(e[1], filter)) return e[1];
   }
-  d!.__iter_idx = Number.MAX_SAFE_INTEGER;
+  d.__iter_idx = MSI_XA_MAX_INDEX;
+  return null;
 }
 
+// kernel/irq/msi.c: msi_domain_first_desc(); descriptor mutex held (C34)
+export function msi_domain_first_desc(dev: device, domid: number, filter: number): msi_desc | null {
+  const d = md(dev);
+  if (WARN_ON_ONCE(!d || domid >= MSI_MAX_DEVICE_IRQDOMAINS, { fn: "msi_domain_first_desc" })) return null;
+  lockdep_assert_held_descs(dev, "msi_domain_first_desc");
+  d!.__iter_idx = 0;
+  return msi_find_desc(d!, domid, filter);
+}
+
+// kernel/irq/msi.c: msi_next_desc(); descriptor mutex held (C34)
+export function msi_next_desc(dev: device, domid: number, filter: number): msi_desc | null {
+  const d = md(dev);
+  if (WARN_ON_ONCE(!d || domid >= MSI_MAX_DEVICE_IRQDOMAINS, { fn: "msi_next_desc" })) return null;
+  lockdep_assert_held_descs(dev, "msi_next_desc");
+  if (d!.__iter_idx >= MSI_MAX_INDEX) return null;
+  d!.__iter_idx++;
+  return msi_find_desc(d!, domid, filter);
+}
+
+/** msi_domain_for_each_desc(desc, dev, domid, filter) as an iterator (C34). */
+export function* msi_domain_for_each_desc(dev: device, domid: number, filter: number): Generator<msi_desc> {
+  for (let desc = msi_domain_first_desc(dev, domid, filter); desc; desc = msi_next_desc(dev, domid, filter)) yield desc;
+}
+
+/** msi_for_each_desc(desc, dev, filter) */
 export function msi_for_each_desc(dev: device, filter: number): Generator<msi_desc> {
   return msi_domain_for_each_desc(dev, MSI_DEFAULT_DOMAIN, filter);
 }
 
-/** msi_first_desc() */
+/** msi_first_desc(dev, filter) */
 export function msi_first_desc(dev: device, filter: number): msi_desc | null {
-  for (const d of msi_domain_for_each_desc(dev, MSI_DEFAULT_DOMAIN, filter)) return d;
-  return null;
+  return msi_domain_first_desc(dev, MSI_DEFAULT_DOMAIN, filter);
 }
 
-// kernel/irq/msi.c: msi_domain_get_virq() (C37)
+// kernel/irq/msi.c: msi_domain_get_virq() (C37). The kernel takes the
+// descriptor mutex around the lookup; irqlab's callers are synchronous
+// (pci_irq_vector()), so the lookup is done without it.
 export function msi_domain_get_virq(dev: device, domid: number, index: number): number {
   const d = md(dev);
   if (!d) return 0;
   if (WARN_ON_ONCE(index > MSI_MAX_INDEX || domid >= MSI_MAX_DEVICE_IRQDOMAINS, { fn: "msi_domain_get_virq" })) return 0;
   // This check is only valid for the PCI default MSI domain
   const pcimsi = domid === MSI_DEFAULT_DOMAIN && isPciMsiEnabled(dev);
-  const store = d.__domains[domid]!.store;
-  if (pcimsi) {
-    const desc = store.get(0);
-    if (desc && desc.irq && index < desc.nvec_used) return desc.irq + index;
-    return 0;
-  }
-  const desc = store.get(index);
-  return desc && desc.irq ? desc.irq : 0;
+  const desc = d.__domains[domid]!.store.load(pcimsi ? 0 : index);
+  if (!desc || !desc.irq) return 0;
+  // PCI-MSI has only one descriptor for multiple interrupts. PCI-MSIX and
+  // platform MSI use a descriptor per interrupt.
+  if (!pcimsi) return desc.irq;
+  return index < desc.nvec_used ? desc.irq + index : 0;
 }
 
 /** Hook: does the device have plain PCI MSI (not MSI-X) enabled? Set by the PCI core. */
@@ -363,7 +458,10 @@ export function msi_get_virq(dev: device, index: number): number {
   return msi_domain_get_virq(dev, MSI_DEFAULT_DOMAIN, index);
 }
 
-// kernel/irq/msi.c: msi_get_device_domain() (C37)
+// kernel/irq/msi.c: msi_get_device_domain() (C37). Static in the kernel,
+// where it asserts the descriptor mutex; irqlab exports it so tests can
+// inspect a device's domains, and asserts the mutex in
+// msi_domain_get_hwsize(), the path that reaches it outside the lock.
 export function msi_get_device_domain(dev: device, domid: number): irq_domain | null {
   if (WARN_ON_ONCE(domid >= MSI_MAX_DEVICE_IRQDOMAINS, { fn: "msi_get_device_domain" })) return null;
   const domain = md(dev)?.__domains[domid]?.domain ?? null;
@@ -437,11 +535,8 @@ function msi_domain_update_dom_ops(info: msi_domain_info): void {
 // kernel/irq/msi.c: msi_domain_update_chip_ops() (C41)
 function msi_domain_update_chip_ops(info: msi_domain_info): void {
   const chip = info.chip;
-  if (!chip || !chip.irq_mask || !chip.irq_unmask) {
-    // BUG_ON(!chip || !chip->irq_mask || !chip->irq_unmask)
-    throw new Error(`kernel BUG: msi_domain_update_chip_ops: chip ${chip?.name ?? "(null)"} lacks irq_mask/irq_unmask`);
-  }
-  if (!chip.irq_set_affinity) chip.irq_set_affinity = msi_domain_set_affinity;
+  BUG_ON(!chip || !chip.irq_mask || !chip.irq_unmask, { fn: "msi_domain_update_chip_ops", file: "kernel/irq/msi.c" });
+  if (!chip!.irq_set_affinity) chip!.irq_set_affinity = msi_domain_set_affinity;
 }
 
 const msi_domain_ops: irq_domain_ops = {
@@ -449,6 +544,7 @@ const msi_domain_ops: irq_domain_ops = {
   free: msi_domain_free,
   activate: msi_domain_activate,
   deactivate: msi_domain_deactivate,
+  translate: msi_domain_translate,
 };
 
 // kernel/irq/msi.c: __msi_create_irq_domain() (C43)

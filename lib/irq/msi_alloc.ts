@@ -3,7 +3,7 @@
 // domain ops (C46-C53). Allocation may sleep (descriptor mutex, domain
 // mutex), so it is async; nothing is awaited unless something sleeps.
 
-import { EEXIST, EINVAL, ENODEV, ENOMEM, ENOSPC } from "../kernel/errno.ts";
+import { EEXIST, EINVAL, ENODEV, ENOMEM, ENOSPC, ENOTSUPP } from "../kernel/errno.ts";
 import { BUG_ON, WARN_ON_ONCE } from "../kernel/bug.ts";
 import { cpumask_intersects, cpu_online_mask, type cpumask } from "../kernel/cpumask.ts";
 import { dev_to_node, type device } from "../kernel/device.ts";
@@ -20,9 +20,12 @@ import {
 import { msi_msg, type msi_desc } from "./msi_types.ts";
 import type { irq_affinity_desc } from "./interrupt.ts";
 import { irq_to_desc } from "./irqdesc.ts";
-import { irq_chip_compose_msi_msg, irq_set_msi_desc_off } from "./chip.ts";
+import { irq_chip_compose_msi_msg, irq_get_msi_desc, irq_set_msi_desc, irq_set_msi_desc_off } from "./chip.ts";
 import {
   __irq_domain_alloc_irqs,
+  irq_domain_alloc_irqs_hierarchy,
+  irq_domain_free_irqs_common,
+  irq_domain_msi_hooks,
   irq_domain_activate_irq,
   irq_domain_alloc_irqs_parent,
   irq_domain_deactivate_irq,
@@ -35,6 +38,7 @@ import {
   DOMAIN_BUS_PCI_MSI,
   DOMAIN_BUS_VMD_MSI,
   type irq_domain,
+  type irq_fwspec,
 } from "./irqdomain.ts";
 import {
   MSI_DESC_ALL,
@@ -47,6 +51,8 @@ import {
   VIRQ_ACTIVATE,
   VIRQ_CAN_RESERVE,
   VIRQ_NOMASK_QUIRK,
+  MSI_ANY_INDEX,
+  MSI_DEFAULT_DOMAIN,
   msi_alloc_desc,
   msi_ctrl_valid,
   msi_descs_in_range,
@@ -104,6 +110,15 @@ export function msi_domain_free(domain: irq_domain, virq: number, nr_irqs: numbe
   const info = domain.host_data as msi_domain_info;
   if (info.ops?.msi_free) for (let i = 0; i < nr_irqs; i++) info.ops.msi_free(domain, info, virq + i);
   irq_domain_free_irqs_top(domain, virq, nr_irqs);
+}
+
+// kernel/irq/msi.c: msi_domain_translate() (6.11+). This catches
+// allocations through the regular irqdomain path except for MSI domains
+// which really support it, e.g. MBIGEN.
+export function msi_domain_translate(domain: irq_domain, fwspec: irq_fwspec, out: { hwirq: number; type: number }): number {
+  const info = domain.host_data as msi_domain_info;
+  if (!info.ops?.msi_translate) return -ENOTSUPP;
+  return info.ops.msi_translate(domain, fwspec, out);
 }
 
 // kernel/irq/msi.c: msi_domain_activate() (C52)
@@ -192,24 +207,34 @@ function msi_init_virq(domain: irq_domain, virq: number, vflags: number): number
   return 0;
 }
 
-/** msi_irqs/<irq> sysfs entries (DEV_SYSFS): irq -> "msix" | "msi", per device. */
-const sysfs = new WeakMap<device, Map<number, string>>();
+/** The msi_irqs/<irq> sysfs files of each device (DEV_SYSFS). */
+const sysfs = new WeakMap<device, Set<number>>();
 
-export function msi_sysfs_entries(dev: device): ReadonlyMap<number, string> {
-  return sysfs.get(dev) ?? new Map();
+// kernel/irq/msi.c: msi_mode_show(): MSI vs. MSI-X is per device, read at show time
+function msi_mode_show(dev: device): string {
+  const is_msix = (dev as unknown as { msix_enabled?: boolean }).msix_enabled ?? false;
+  return is_msix ? "msix" : "msi";
 }
 
-// kernel/irq/msi.c: msi_sysfs_populate_desc()
+/** cat /sys/.../msi_irqs/<irq> for every file of the device: irq -> "msix" | "msi". */
+export function msi_sysfs_entries(dev: device): ReadonlyMap<number, string> {
+  const out = new Map<number, string>();
+  for (const irq of [...(sysfs.get(dev) ?? [])].sort((a, b) => a - b)) out.set(irq, msi_mode_show(dev));
+  return out;
+}
+
+// kernel/irq/msi.c: msi_sysfs_populate_desc(): one file per vector, named "%d" (mode 0444)
 function msi_sysfs_populate_desc(dev: device, desc: msi_desc): number {
   let m = sysfs.get(dev);
   if (!m) {
-    m = new Map();
+    m = new Set();
     sysfs.set(dev, m);
   }
-  for (let i = 0; i < desc.nvec_used; i++) m.set(desc.irq + i, desc.pci.msi_attrib.is_msix ? "msix" : "msi");
+  for (let i = 0; i < desc.nvec_used; i++) m.add(desc.irq + i);
   return 0;
 }
 
+// kernel/irq/msi.c: msi_sysfs_remove_desc()
 function msi_sysfs_remove_desc(dev: device, desc: msi_desc): void {
   const m = sysfs.get(dev);
   if (m) for (let i = 0; i < desc.nvec_used; i++) m.delete(desc.irq + i);
@@ -307,6 +332,43 @@ export function msi_domain_alloc_irqs_all_locked(dev: device, domid: number, nir
   return msi_domain_alloc_locked(dev, { domid, first: 0, last: msi_domain_get_hwsize(dev, domid) - 1, nirqs });
 }
 
+// kernel/irq/msi.c: __msi_domain_alloc_irq_at(); descriptor mutex held (C50)
+async function __msi_domain_alloc_irq_at(
+  dev: device,
+  domid: number,
+  index: number,
+  affdesc: irq_affinity_desc | null,
+  icookie: msi_instance_cookie | null,
+): Promise<msi_map> {
+  const map: msi_map = { index: 0, virq: 0 };
+  const domain = msi_get_device_domain(dev, domid);
+  if (!domain) {
+    map.index = -ENODEV;
+    return map;
+  }
+  const desc = msi_alloc_desc(dev, 1, affdesc ? [affdesc] : null);
+  if (!desc) {
+    map.index = -ENOMEM;
+    return map;
+  }
+  if (icookie) desc.data.icookie = { value: icookie.value, ptr: icookie.ptr ?? null, iobase: 0 };
+  let ret = msi_insert_desc(dev, desc, domid, index);
+  if (ret) {
+    map.index = ret;
+    return map;
+  }
+  const ctrl: msi_ctrl = { domid, first: desc.msi_index, last: desc.msi_index, nirqs: 1 };
+  ret = await __msi_domain_alloc_irqs(dev, domain, ctrl);
+  if (ret) {
+    map.index = ret;
+    await msi_domain_free_locked(dev, ctrl);
+  } else {
+    map.index = desc.msi_index;
+    map.virq = desc.irq;
+  }
+  return map;
+}
+
 // kernel/irq/msi.c: msi_domain_alloc_irq_at() (C50)
 export async function msi_domain_alloc_irq_at(
   dev: device,
@@ -315,39 +377,101 @@ export async function msi_domain_alloc_irq_at(
   affdesc: irq_affinity_desc | null,
   icookie: msi_instance_cookie | null,
 ): Promise<msi_map> {
-  const map: msi_map = { index: 0, virq: 0 };
   const l = msi_lock_descs(dev);
   if (l) await l;
   try {
-    const domain = msi_get_device_domain(dev, domid);
-    if (!domain) {
-      map.index = -ENODEV;
-      return map;
-    }
-    const desc = msi_alloc_desc(dev, 1, affdesc ? [affdesc] : null);
-    if (!desc) {
-      map.index = -ENOMEM;
-      return map;
-    }
-    if (icookie) desc.data.icookie = { value: icookie.value, ptr: icookie.ptr ?? null, iobase: 0 };
-    let ret = msi_insert_desc(dev, desc, domid, index);
-    if (ret) {
-      map.index = ret;
-      return map;
-    }
-    const ctrl: msi_ctrl = { domid, first: desc.msi_index, last: desc.msi_index, nirqs: 1 };
-    ret = await __msi_domain_alloc_irqs(dev, domain, ctrl);
-    if (ret) {
-      map.index = ret;
-      await msi_domain_free_locked(dev, ctrl);
-    } else {
-      map.index = desc.msi_index;
-      map.virq = desc.irq;
-    }
-    return map;
+    return await __msi_domain_alloc_irq_at(dev, domid, index, affdesc, icookie);
   } finally {
     msi_unlock_descs(dev);
   }
+}
+
+/**
+ * DOMAIN_BUS_WIRED_TO_MSI (include/linux/irqdomain_defs.h, 6.11+, where it
+ * follows DEVICE_MSI = 15). irqlab numbers the tokens below it as v6.9 does
+ * (PCI_DEVICE_IMS = 15), and 16 is free there.
+ */
+export const DOMAIN_BUS_WIRED_TO_MSI = 16;
+
+// kernel/irq/msi.c: msi_device_domain_alloc_wired() (6.11+, C55): the wired
+// hwirq space is sparse, so the index comes from MSI_ANY_INDEX and the hwirq
+// and trigger type travel in the instance cookie
+export async function msi_device_domain_alloc_wired(domain: irq_domain, hwirq: number, type: number): Promise<number> {
+  const dev = domain.dev as device | null;
+  if (WARN_ON_ONCE(!dev || domain.bus_token !== DOMAIN_BUS_WIRED_TO_MSI, { fn: "msi_device_domain_alloc_wired" })) return -EINVAL;
+  const icookie: msi_instance_cookie = { value: (BigInt(type >>> 0) << 32n) | BigInt(hwirq >>> 0) };
+  const l = msi_lock_descs(dev!);
+  if (l) await l;
+  let map: msi_map;
+  try {
+    if (WARN_ON_ONCE(msi_get_device_domain(dev!, MSI_DEFAULT_DOMAIN) !== domain, { fn: "msi_device_domain_alloc_wired", line: 2 })) map = { index: -EINVAL, virq: 0 };
+    else map = await __msi_domain_alloc_irq_at(dev!, MSI_DEFAULT_DOMAIN, MSI_ANY_INDEX, null, icookie);
+  } finally {
+    msi_unlock_descs(dev!);
+  }
+  return map.index >= 0 ? map.virq : map.index;
+}
+
+// kernel/irq/msi.c: msi_device_domain_free_wired() (6.11+, C55)
+export async function msi_device_domain_free_wired(domain: irq_domain, virq: number): Promise<void> {
+  const desc = irq_get_msi_desc(virq);
+  const dev = domain.dev as device | null;
+  if (WARN_ON_ONCE(!dev || !desc || domain.bus_token !== DOMAIN_BUS_WIRED_TO_MSI, { fn: "msi_device_domain_free_wired" })) return;
+  const l = msi_lock_descs(dev!);
+  if (l) await l;
+  try {
+    if (!WARN_ON_ONCE(msi_get_device_domain(dev!, MSI_DEFAULT_DOMAIN) !== domain, { fn: "msi_device_domain_free_wired", line: 2 })) {
+      await msi_domain_free_irqs_range_locked(dev!, MSI_DEFAULT_DOMAIN, desc!.msi_index, desc!.msi_index);
+    }
+  } finally {
+    msi_unlock_descs(dev!);
+  }
+}
+
+// irq_create_fwspec_mapping() and irq_dispose_mapping() reach these for
+// IRQ_DOMAIN_FLAG_MSI_DEVICE domains (kernel/irq/irqdomain.c calls them directly)
+irq_domain_msi_hooks.alloc_wired = msi_device_domain_alloc_wired;
+irq_domain_msi_hooks.free_wired = msi_device_domain_free_wired;
+
+// kernel/irq/msi.c: msi_domain_populate_irqs() (C54): the legacy interface
+// (platform MSI device domains call it from their ops->alloc) whose
+// descriptor indices are the Linux interrupt numbers themselves. Synchronous
+// unless the descriptor mutex is contended.
+export function msi_domain_populate_irqs(domain: irq_domain, dev: device, virq_base: number, nvec: number, arg: msi_alloc_info_t): number | Promise<number> {
+  const ctrl: msi_ctrl = { domid: MSI_DEFAULT_DOMAIN, first: virq_base, last: virq_base + nvec - 1, nirqs: 0 };
+  // As written, the control struct is validated before the descriptor
+  // mutex is taken, so the hwsize lookup's lockdep assertion fires here.
+  if (!msi_ctrl_valid(dev, ctrl)) return -EINVAL;
+  const locked = (): number => {
+    try {
+      return msi_domain_populate_irqs_locked(domain, dev, ctrl, arg);
+    } finally {
+      msi_unlock_descs(dev);
+    }
+  };
+  const l = msi_lock_descs(dev);
+  return l ? l.then(locked) : locked();
+}
+
+function msi_domain_populate_irqs_locked(domain: irq_domain, dev: device, ctrl: msi_ctrl, arg: msi_alloc_info_t): number {
+  const ops = (domain.host_data as msi_domain_info).ops!;
+  let ret = msi_domain_add_simple_msi_descs(dev, ctrl);
+  if (ret) return ret;
+  let virq = ctrl.first;
+  for (; virq <= ctrl.last; virq++) {
+    const desc = msi_descs_in_range(dev, MSI_DEFAULT_DOMAIN, virq, virq)[0]!;
+    desc.irq = virq;
+    ops.set_desc!(arg, desc);
+    ret = irq_domain_alloc_irqs_hierarchy(domain, virq, 1, arg);
+    if (ret) break;
+    irq_set_msi_desc(virq, desc);
+  }
+  if (!ret) return 0;
+  for (--virq; virq >= ctrl.first; virq--) irq_domain_free_irqs_common(domain, virq, 1);
+  // As written, desc->irq is still set on the failed descriptor and the
+  // ones before it, so freeing the range WARNs and leaks them (C36).
+  msi_domain_free_msi_descs_range(dev, MSI_DEFAULT_DOMAIN, ctrl.first, ctrl.last);
+  return ret;
 }
 
 /* -------------------------------------------------------------- free */

@@ -26,13 +26,12 @@ import {
   MSI_FLAG_PCI_MSIX_ALLOC_DYN,
   MSI_SECONDARY_DOMAIN,
   type msi_alloc_info_t,
-  type msi_domain_info,
   type msi_domain_template,
 } from "../../../lib/irq/msi.ts";
 import type { msi_desc, msi_msg } from "../../../lib/irq/msi_types.ts";
 import { WARN_ON_ONCE } from "../../../lib/kernel/bug.ts";
 import type { pci_dev } from "../pci.ts";
-import { __pci_write_msi_msg, msix_prepare_msi_desc, pci_msix_mask, pci_msix_unmask } from "./msi.ts";
+import { __pci_write_msi_msg, msix_prepare_msi_desc, pci_msi_domain_supports, pci_msix_mask, pci_msix_unmask } from "./msi.ts";
 
 /** MSI_COMMON_FLAGS, with MSI_REACTIVATE = MUST_REACTIVATE (x86 reservation mode) */
 export const MSI_COMMON_FLAGS = MSI_FLAG_FREE_MSI_DESCS | MSI_FLAG_ACTIVATE_EARLY | MSI_FLAG_DEV_SYSFS | MSI_FLAG_MUST_REACTIVATE;
@@ -111,11 +110,10 @@ export async function pci_setup_msix_device_domain(pdev: pci_dev, hwsize: number
   return pci_create_device_domain(pdev, pci_msix_template, hwsize);
 }
 
-// drivers/pci/msi/irqdomain.c: pci_msi_domain_supports()-lite for MSI-X dynamic allocation
+// drivers/pci/msi/irqdomain.c: pci_msix_can_alloc_dyn(): asks the MSI parent
+// (or a global domain), so it holds before the device domain exists
 export function pci_msix_can_alloc_dyn(pdev: pci_dev): boolean {
-  const d = (pdev.msi.data as { __domains: { domain: irq_domain | null }[] } | null)?.__domains[MSI_DEFAULT_DOMAIN]?.domain;
-  if (!d) return false;
-  return ((d.host_data as msi_domain_info).flags & MSI_FLAG_PCI_MSIX_ALLOC_DYN) !== 0;
+  return pci_msi_domain_supports(pdev, MSI_FLAG_PCI_MSIX_ALLOC_DYN, false);
 }
 
 // drivers/pci/msi/irqdomain.c: pci_create_ims_domain() (v6.2..v6.9, C56)

@@ -247,6 +247,35 @@ export function pci_msi_domain_supports(dev: pci_dev, feature_mask: number, allo
   return (supported & feature_mask) === feature_mask;
 }
 
+// drivers/pci/msi/msi.c: pci_msi_supported(), reduced: MSI is never disabled
+// globally, per bus or per device in irqlab; only the vector count matters
+function pci_msi_supported(_dev: pci_dev, nvec: number): boolean {
+  return nvec >= 1;
+}
+
+// drivers/pci/msi/msi.c: pci_msi_vec_count()
+export function pci_msi_vec_count(dev: pci_dev): number {
+  if (!dev.msi_cap) return -EINVAL;
+  // No irqlab device has an MSI capability (README: MSI is not modelled).
+  return -EINVAL;
+}
+
+// drivers/pci/msi/msi.c: __pci_enable_msi_range(), as far as irqlab's devices
+// get: none of them has an MSI capability
+function __pci_enable_msi_range(dev: pci_dev, minvec: number, maxvec: number): number {
+  if (!pci_msi_supported(dev, minvec) || dev.current_state !== PCI_D0) return -EINVAL;
+  // Check whether driver already requested MSI-X IRQs
+  if (dev.msix_enabled) {
+    pci_info(dev, "can't enable MSI (MSI-X already enabled)\n");
+    return -EINVAL;
+  }
+  if (maxvec < minvec) return -ERANGE;
+  if (WARN_ON_ONCE(dev.msi_enabled, { fn: "__pci_enable_msi_range" })) return -EINVAL;
+  // Test for the availability of MSI support
+  if (!pci_msi_domain_supports(dev, 0, true)) return -ENOTSUPP;
+  return pci_msi_vec_count(dev);
+}
+
 // drivers/pci/msi/msi.c: pci_setup_msi_context()
 function pci_setup_msi_context(dev: pci_dev): boolean {
   return msi_setup_device_data(dev) === 0;
@@ -263,7 +292,7 @@ async function __pci_enable_msix_range(dev: pci_dev, minvec: number, maxvec: num
   if (WARN_ON_ONCE(dev.msix_enabled, { fn: "__pci_enable_msix_range" })) return -EINVAL;
   // Check MSI-X early on irq domain enabled architectures
   if (!pci_msi_domain_supports(dev, MSI_FLAG_PCI_MSIX, true)) return -ENOTSUPP;
-  if (dev.current_state !== PCI_D0) return -EINVAL;
+  if (!pci_msi_supported(dev, nvec) || dev.current_state !== PCI_D0) return -EINVAL;
   const hwsize = pci_msix_vec_count(dev);
   if (hwsize < 0) return hwsize;
   if (!pci_setup_msi_context(dev)) return -ENOMEM;
@@ -304,6 +333,12 @@ export async function pci_alloc_irq_vectors_affinity(
     nvecs = await __pci_enable_msix_range(dev, min_vecs, max_vecs, affd);
     if (nvecs > 0) return nvecs;
   }
+  if (flags & PCI_IRQ_MSI) {
+    nvecs = __pci_enable_msi_range(dev, min_vecs, max_vecs);
+    if (nvecs > 0) return nvecs;
+  }
+  // PCI_IRQ_INTX would fall back to the legacy line when min_vecs is 1 and
+  // dev->irq is set; irqlab models no INTx (dev->irq stays 0).
   return nvecs;
 }
 

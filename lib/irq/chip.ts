@@ -8,6 +8,7 @@
 // interrupts off, as in the kernel, except the setters, which take the lock
 // themselves.
 
+import { site_of } from "../kernel/stacktrace.ts";
 import { K } from "../kernel/kernel.ts";
 import { EINVAL, ENOSYS } from "../kernel/errno.ts";
 import { WARN, WARN_ON, WARN_ON_ONCE } from "../kernel/bug.ts";
@@ -74,11 +75,17 @@ import { check_irq_resend, clear_irq_resend } from "./resend.ts";
 import { irq_do_set_affinity, irq_setup_affinity, __irq_set_trigger } from "./manage.ts";
 import { mask_ack_irq } from "./flow.ts";
 
+// lockdep's "at:" (the _RET_IP_) of the locks the functions below take
+const irq_set_chip_ip = site_of(irq_set_chip);
+const __irq_set_handler_ip = site_of(__irq_set_handler);
+const irq_set_chained_handler_and_data_ip = site_of(irq_set_chained_handler_and_data);
+const irq_modify_status_ip = site_of(irq_modify_status);
+
 // kernel/irq/chip.c: irq_set_chip()
 export function irq_set_chip(irq: number, chip: irq_chip | null): number {
   const desc = irq_to_desc(irq);
   if (!desc) return -EINVAL;
-  const flags = raw_spin_lock_irqsave(desc.lock);
+  const flags = raw_spin_lock_irqsave(desc.lock, 0, irq_set_chip_ip);
   desc.irq_data.chip = traced_chip(chip ?? no_irq_chip);
   raw_spin_unlock_irqrestore(desc.lock, flags);
   return 0;
@@ -418,7 +425,7 @@ function irqd_get_trigger(desc: irq_desc): number {
 export function __irq_set_handler(irq: number, handle: irq_flow_handler_t | null, is_chained: boolean, name: string | null): void {
   const desc = irq_to_desc(irq);
   if (!desc) return;
-  const flags = raw_spin_lock_irqsave(desc.lock);
+  const flags = raw_spin_lock_irqsave(desc.lock, 0, __irq_set_handler_ip);
   __irq_do_set_handler(desc, handle, is_chained, name);
   raw_spin_unlock_irqrestore(desc.lock, flags);
 }
@@ -431,7 +438,7 @@ export function irq_set_handler(irq: number, handle: irq_flow_handler_t | null):
 export function irq_set_chained_handler_and_data(irq: number, handle: irq_flow_handler_t | null, data: unknown): void {
   const desc = irq_to_desc(irq);
   if (!desc) return;
-  const flags = raw_spin_lock_irqsave(desc.lock);
+  const flags = raw_spin_lock_irqsave(desc.lock, 0, irq_set_chained_handler_and_data_ip);
   desc.irq_common_data.handler_data = data;
   __irq_do_set_handler(desc, handle, true, null);
   raw_spin_unlock_irqrestore(desc.lock, flags);
@@ -455,7 +462,7 @@ export function irq_set_chip_and_handler(irq: number, chip: irq_chip | null, han
 export function irq_modify_status(irq: number, clr: number, set: number): void {
   const desc = irq_to_desc(irq);
   if (!desc) return;
-  const flags = raw_spin_lock_irqsave(desc.lock);
+  const flags = raw_spin_lock_irqsave(desc.lock, 0, irq_modify_status_ip);
   // Warn when a driver sets the no autoenable flag on an already active interrupt.
   WARN_ON_ONCE(!desc.depth && set & IRQ_NOAUTOEN, { fn: "irq_modify_status" });
   irq_settings_clr_and_set(desc, clr, set);

@@ -11,6 +11,7 @@
 // pr_*() carry the file's pr_fmt prefix "irq: "; WARN() texts do not (the
 // kernel's WARN does not apply pr_fmt).
 
+import { site_of } from "../kernel/stacktrace.ts";
 import { K } from "../kernel/kernel.ts";
 import { mutex, __mutex_lock, mutex_unlock } from "../kernel/mutex.ts";
 import { lock_is_held } from "../kernel/lockdep.ts";
@@ -25,6 +26,9 @@ import { irq_alloc_descs } from "./irqdesc.ts";
 import type { msi_parent_ops } from "./msi_types.ts";
 import { trace_domain_op } from "./trace.ts";
 import { irq_domain_associate_many_g } from "./irqdomain_map.ts";
+
+// lockdep's "at:" (the _RET_IP_) of the locks the functions below take
+const irq_domain_lock_ip = site_of(irq_domain_lock);
 
 // One import place for the whole of irqdomain.c, as linux/irqdomain.h is.
 export * from "./irqdomain_map.ts";
@@ -185,7 +189,7 @@ export function irq_domain_set_nomap_config(on: boolean): void {
 }
 
 export function irq_domain_lock(m: mutex): Promise<void> | void {
-  return __mutex_lock(m);
+  return __mutex_lock(m, 0, irq_domain_lock_ip);
 }
 
 // include/linux/lockdep.h: lockdep_assert_held()

@@ -8,6 +8,7 @@
 // really returns a promise, so with other chips their effects are complete
 // when they return, as in C.
 
+import { site_of } from "../kernel/stacktrace.ts";
 import { K } from "../kernel/kernel.ts";
 import { EBUSY, EINVAL, ENODEV, ENOSYS, ENOTCONN, ENXIO } from "../kernel/errno.ts";
 import { WARN, WARN_ON, WARN_ON_ONCE } from "../kernel/bug.ts";
@@ -118,6 +119,13 @@ export {
   irq_can_set_affinity_usr,
 } from "./manage_affinity.ts";
 
+// lockdep's "at:" (the _RET_IP_) of the locks the functions below take
+const irq_get_desc_buslock_ip = site_of(irq_get_desc_buslock);
+const __synchronize_hardirq_ip = site_of(__synchronize_hardirq);
+const can_request_irq_ip = site_of(can_request_irq);
+const __setup_irq_ip = site_of(__setup_irq);
+const __free_irq_ip = site_of(__free_irq);
+
 type Guard = { desc: irq_desc; flags: number };
 
 /* ------------------------------------------------------------- bus lock */
@@ -145,7 +153,7 @@ export function irq_get_desc_buslock(irq: number, check: number): Guard | null |
   if (!desc) return null;
   const p = chip_bus_lock(desc);
   if (p) return p.then(() => ({ desc, flags: raw_spin_lock_irqsave(desc.lock) }));
-  return { desc, flags: raw_spin_lock_irqsave(desc.lock) };
+  return { desc, flags: raw_spin_lock_irqsave(desc.lock, 0, irq_get_desc_buslock_ip) };
 }
 
 /** Drop desc->lock, then chip_bus_sync_unlock(). */
@@ -181,7 +189,7 @@ function __synchronize_hardirq(desc: irq_desc, sync_chip: boolean): void {
     // wrong answer due to the lack of memory barriers.
     if (irqd_irq_inprogress(irqd)) K.sim.spinUntil(() => !irqd_irq_inprogress(irqd), Infinity, `irq ${irqd.irq} in progress`);
     // Ok, that indicated we're done: double-check carefully.
-    const flags = raw_spin_lock_irqsave(desc.lock);
+    const flags = raw_spin_lock_irqsave(desc.lock, 0, __synchronize_hardirq_ip);
     inprogress = irqd_irq_inprogress(irqd);
     // If requested and supported, check at the chip whether it is in flight
     // at the hardware level, i.e. already pending in a CPU and waiting for
@@ -456,7 +464,7 @@ export async function irq_set_irqchip_state(irq: number, which: number, val: boo
 export function can_request_irq(irq: number, irqflags: number): boolean {
   const desc = irq_get_desc_checked(irq, IRQ_GET_DESC_CHECK_GLOBAL);
   if (!desc) return false;
-  const flags = raw_spin_lock_irqsave(desc.lock);
+  const flags = raw_spin_lock_irqsave(desc.lock, 0, can_request_irq_ip);
   let canrequest = false;
   if (irq_settings_can_request(desc)) {
     if (!desc.action || irqflags & desc.action.flags & IRQF_SHARED) canrequest = true;
@@ -547,7 +555,7 @@ export async function __setup_irq(irq: number, desc: irq_desc | null, nw: irqact
   // synchronize_hardirq() to complete without holding the optional chip
   // bus lock and desc->lock. Also protects against handing out a recycled
   // oneshot thread_mask bit while it's still in use by its previous owner.
-  const ml = __mutex_lock(desc.request_mutex);
+  const ml = __mutex_lock(desc.request_mutex, 0, __setup_irq_ip);
   if (ml) await ml;
   // Acquire bus lock as the irq_request_resources() callback below might
   // rely on the serialization or the magic power management functions
@@ -567,7 +575,7 @@ export async function __setup_irq(irq: number, desc: irq_desc | null, nw: irqact
   // The following block of code has to be executed atomically protected
   // against a concurrent interrupt and any of the other management calls
   // which are not serialized via desc->request_mutex.
-  const flags = raw_spin_lock_irqsave(desc.lock);
+  const flags = raw_spin_lock_irqsave(desc.lock, 0, __setup_irq_ip);
   let old = desc.action;
   let shared = false;
   let thread_mask = 0n;
@@ -819,11 +827,11 @@ export async function request_any_context_irq(irq: number, handler: irq_handler_
 async function __free_irq(desc: irq_desc, dev_id: unknown): Promise<irqaction | null> {
   const irq = desc.irq_data.irq;
   WARN(in_interrupt(), "Trying to free IRQ %d from IRQ context!\n", irq);
-  const ml = __mutex_lock(desc.request_mutex);
+  const ml = __mutex_lock(desc.request_mutex, 0, __free_irq_ip);
   if (ml) await ml;
   const bl = chip_bus_lock(desc);
   if (bl) await bl;
-  let flags = raw_spin_lock_irqsave(desc.lock);
+  let flags = raw_spin_lock_irqsave(desc.lock, 0, __free_irq_ip);
   // There can be multiple actions per IRQ descriptor, find the right one
   // based on the dev_id:
   let prev: irqaction | null = null;
@@ -879,7 +887,7 @@ async function __free_irq(desc: irq_desc, dev_id: unknown): Promise<irqaction | 
     const bl2 = chip_bus_lock(desc);
     if (bl2) await bl2;
     // There is no interrupt on the fly anymore. Deactivate it completely.
-    flags = raw_spin_lock_irqsave(desc.lock);
+    flags = raw_spin_lock_irqsave(desc.lock, 0, __free_irq_ip);
     irq_domain_deactivate_irq(desc.irq_data);
     raw_spin_unlock_irqrestore(desc.lock, flags);
     irq_release_resources(desc);

@@ -16,6 +16,12 @@ export interface KernelConfig {
   hung_task_timeout_secs: number;
   /** CONFIG_PROVE_LOCKING: run the lockdep checker. */
   lockdep: boolean;
+  /**
+   * irqlab self-check: where a caller names its lock acquire site (site_of(),
+   * the hot paths do), capture the stack as well and throw if the two differ.
+   * Off by default: the capture is what naming the site saves.
+   */
+  lockdep_check_ip: boolean;
   /** CONFIG_DEBUG_ATOMIC_SLEEP: might_sleep() splats. */
   debug_atomic_sleep: boolean;
   /** Release string printed in splats (utsname()->release). */
@@ -35,6 +41,7 @@ export const DEFAULT_CONFIG: KernelConfig = {
   watchdog_thresh: 10,
   hung_task_timeout_secs: 120,
   lockdep: true,
+  lockdep_check_ip: false,
   debug_atomic_sleep: true,
   release: "6.18.0-irqlab",
   hardware_name: "irqlab virtual machine, BIOS irqlab 01/01/2026",

@@ -24,7 +24,8 @@ import {
   print_usage_bug,
   type dep_chain_entry,
 } from "./lockdep_report.ts";
-import { capture_site, capture_trace, type StackSite } from "./stacktrace.ts";
+import { capture_site, capture_trace, site_name, type StackSite } from "./stacktrace.ts";
+import { SimulatorError } from "../sim/sim.ts";
 
 /* include/linux/lockdep_types.h: enum lockdep_wait_type */
 export const LD_WAIT_INV = 0;
@@ -335,12 +336,22 @@ export function lock_acquire(map: lockdep_map, lock: object, subclass: number, t
     hardirqs_off: !K.sim.cur.irqsEnabled,
     acquire_ip: ip ?? (K.config.lockdep ? capture_site(8) : {}),
   };
+  // captured here, as without ip, so the two see the same frames
+  if (ip && K.config.lockdep_check_ip) check_named_site(map, ip, capture_site(8));
   if (enabled()) {
     if (mark_usage(curr, h) && check_wait_context(curr, h) && (trylock || check_deadlock(curr, h))) {
       check_prevs_add(curr, h);
     }
   }
   curr.held_locks.push(h);
+}
+
+/** lockdep_check_ip: a named acquire site must be the one the stack shows. */
+function check_named_site(map: lockdep_map, ip: StackSite, captured: StackSite): void {
+  const seen = site_name(captured);
+  if (seen !== site_name(ip)) {
+    throw new SimulatorError(`irqlab: lock ${map.name} taken with acquire site ${site_name(ip)}, but the stack shows ${seen}`);
+  }
 }
 
 /** lock_release(): the current context drops `map`. */

@@ -8,6 +8,7 @@ import { K } from "./kernel.ts";
 import { lock_acquire, lock_release, lockdep_map, LD_WAIT_SLEEP } from "./lockdep.ts";
 import { current, schedule, set_current_state, TASK_UNINTERRUPTIBLE, wake_up_process, type task_struct, might_sleep } from "./sched.ts";
 import { WARN_ON } from "./bug.ts";
+import type { StackSite } from "./stacktrace.ts";
 
 /** The line of kernel/locking/mutex.c whose might_sleep() a lockdep kernel reports. */
 export const MUTEX_MIGHT_SLEEP_LINE = 585;
@@ -37,9 +38,9 @@ export function mutex_is_locked(m: mutex): boolean {
  * kernel/locking/mutex.c: __mutex_lock_common(). Returns nothing when the
  * lock was free, or the promise of the sleep: kernel code awaits only then.
  */
-export function __mutex_lock(m: mutex, subclass = 0): Promise<void> | void {
+export function __mutex_lock(m: mutex, subclass = 0, ip?: StackSite): Promise<void> | void {
   might_sleep("kernel/locking/mutex.c", MUTEX_MIGHT_SLEEP_LINE);
-  lock_acquire(m.dep_map, m, subclass, false);
+  lock_acquire(m.dep_map, m, subclass, false, 0, ip);
   const me = current();
   if (m.owner === null) {
     m.owner = me;

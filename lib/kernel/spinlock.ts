@@ -77,9 +77,13 @@ export function raw_spin_is_locked(l: raw_spinlock_t): boolean {
 }
 export const spin_is_locked = raw_spin_is_locked;
 
-export function raw_spin_lock(l: raw_spinlock_t, subclass = 0): void {
+/**
+ * raw_spin_lock(). The optional `ip` names the caller for lockdep's "at:"
+ * (site_of(caller), the kernel's _RET_IP_); without it the stack is captured.
+ */
+export function raw_spin_lock(l: raw_spinlock_t, subclass = 0, ip?: StackSite): void {
   preempt_disable();
-  lock_acquire(l.dep_map, l, subclass, false);
+  lock_acquire(l.dep_map, l, subclass, false, 0, ip);
   do_raw_spin_lock(l);
 }
 
@@ -105,9 +109,9 @@ export function raw_spin_trylock(l: raw_spinlock_t): boolean {
   return true;
 }
 
-export function raw_spin_lock_irq(l: raw_spinlock_t): void {
+export function raw_spin_lock_irq(l: raw_spinlock_t, ip?: StackSite): void {
   local_irq_disable();
-  raw_spin_lock(l);
+  raw_spin_lock(l, 0, ip);
 }
 
 export function raw_spin_unlock_irq(l: raw_spinlock_t): void {
@@ -118,9 +122,9 @@ export function raw_spin_unlock_irq(l: raw_spinlock_t): void {
 }
 
 /** unsigned long flags; raw_spin_lock_irqsave(lock, flags); */
-export function raw_spin_lock_irqsave(l: raw_spinlock_t, subclass = 0): number {
+export function raw_spin_lock_irqsave(l: raw_spinlock_t, subclass = 0, ip?: StackSite): number {
   const flags = local_irq_save();
-  raw_spin_lock(l, subclass);
+  raw_spin_lock(l, subclass, ip);
   return flags;
 }
 

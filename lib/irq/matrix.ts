@@ -163,11 +163,16 @@ function matrix_find_best_cpu_managed(m: irq_matrix, msk: cpumask): number {
 }
 
 // kernel/irq/matrix.c: irq_matrix_assign_system()
+// The BUG_ON()s are on purpose: going wrong this early in boot leaves no
+// chance to survive.
 export function irq_matrix_assign_system(m: irq_matrix, bit: number, replace: boolean): void {
   const cm = this_map(m);
+  const at = { fn: "irq_matrix_assign_system", file: "kernel/irq/matrix.c" };
+  BUG_ON(bit > m.matrix_bits, at);
+  BUG_ON(m.online_maps > 1 || (m.online_maps && !replace), at);
   m.system_map[bit] = 1;
   if (replace) {
-    WARN_ON_ONCE(!cm.alloc_map[bit], { fn: "irq_matrix_assign_system" });
+    BUG_ON(!cm.alloc_map[bit], at);
     cm.alloc_map[bit] = 0;
     cm.allocated--;
     m.total_allocated--;

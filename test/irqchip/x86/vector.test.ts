@@ -133,6 +133,30 @@ describe("irqchip/x86 vector domain: running out of vectors", () => {
   });
 });
 
+describe("irqchip/x86 vector domain: debugfs", () => {
+  it("/sys/kernel/debug/irq/domains/VECTOR ends with irq_matrix_debug_show() one level in: counters, system vectors, a row per online CPU", async () => {
+    const { m, priv } = await nic(2, false, { queues: 3 });
+    await m.run(async () => {
+      expect(irq_set_affinity(priv.queues[0]!.irq, cpumask_of(1))).to.equal(0);
+      await remove_cpu(1);
+    });
+    const got = await m.run(() => ({ lines: matrixDebugfs(m), st: matrixState(), alloc: vector_matrix().maps[0]!.alloc_map }));
+    const used = [...got.alloc.keys()].filter((b) => got.alloc[b]);
+    expect(got.lines).to.deep.equal([
+      `Online bitmaps:   ${String(1).padStart(6)}`,
+      `Global available: ${String(got.st.avl).padStart(6)}`,
+      `Global reserved:  ${String(got.st.rsvd).padStart(6)}`,
+      `Total allocated:  ${String(got.st.alloc).padStart(6)}`,
+      "System: 16: 128,236,239,242-244,246-255",
+      " | CPU | avl | man | mac | act | vectors",
+      // CPU1 is offline: no row
+      `     0  ${String(got.st.cpus[0]!.avl).padStart(4)}  ${String(got.st.cpus[0]!.man).padStart(4)}  ${String(got.st.cpus[0]!.mac).padStart(4)} ${String(got.st.cpus[0]!.act).padStart(4)}  ${used[0]}-${used.at(-1)}`,
+      "",
+    ]);
+    expect(used).to.have.length(got.st.cpus[0]!.act);
+  });
+});
+
 describe("irqchip/x86 vector domain: managed reservations", () => {
   it("a managed reservation beyond a CPU's vector space fails pci_alloc_irq_vectors() with -ENOSPC and leaves the matrix as it was", async () => {
     const m = await boot(2, false, [

@@ -96,6 +96,25 @@ describe("lib/irq/matrix: online, offline and system bits", () => {
     await expectSplat(m, /kernel BUG at kernel\/irq\/matrix\.c/, () => m.run(() => on(0, () => irq_matrix_online(mx))));
   });
 
+  it("irq_matrix_assign_system() once a CPU map is online (without replace) or on a second online map is a BUG", async () => {
+    const one = await setup(2, [0]);
+    await expectSplat(one.m, /kernel BUG at kernel\/irq\/matrix\.c/, () => one.m.run(() => irq_matrix_assign_system(one.mx, 0x30, false)));
+    const two = await setup(2, [0, 1]);
+    await expectSplat(two.m, /kernel BUG at kernel\/irq\/matrix\.c/, () => two.m.run(() => irq_matrix_assign_system(two.mx, 0x30, true)));
+  });
+
+  it("irq_matrix_assign_system(replace) turns this CPU's allocated bit into a system bit (lapic_assign_legacy_vector())", async () => {
+    const { m, mx } = await setup(2, [0]);
+    const got = await m.run(() => {
+      on(0, () => irq_matrix_assign(mx, 0x32));
+      const before = { act: mx.maps[0]!.allocated, total: mx.total_allocated, inalloc: mx.systembits_inalloc };
+      on(0, () => irq_matrix_assign_system(mx, 0x32, true));
+      return { before, after: { act: mx.maps[0]!.allocated, total: mx.total_allocated, inalloc: mx.systembits_inalloc, sys: mx.system_map[0x32] } };
+    });
+    expect(got.before).to.deep.equal({ act: 1, total: 1, inalloc: 1 });
+    expect(got.after).to.deep.equal({ act: 0, total: 0, inalloc: 2, sys: 1 });
+  });
+
   it("irq_matrix_assign() marks a preallocated bit of this CPU; assigning it twice or outside the range only warns", async () => {
     const { m, mx } = await setup(2, [0, 1]);
     m.expectSplat(/WARNING: .* irq_matrix_assign/, 2);

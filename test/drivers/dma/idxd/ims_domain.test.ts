@@ -48,7 +48,7 @@ const BAD_TEMPLATES: [string, msi_domain_template][] = [
 
 describe("drivers/pci/msi pci_create_ims_domain() checks (v6.2..v6.9)", () => {
   for (const [what, tmpl] of BAD_TEMPLATES) {
-    it(`returns false for a template with ${what}, and creates nothing`, async () => {
+    it(`C56 returns false for a template with ${what}, and creates nothing`, async () => {
       const { m, pdev } = await imsRig({ probe: false });
       const slots = await m.run(() => {
         pci_enable_device(pdev);
@@ -67,7 +67,7 @@ describe("drivers/pci/msi pci_create_ims_domain() checks (v6.2..v6.9)", () => {
     });
   }
 
-  it("returns false for a device whose MSI domain is not an MSI parent", async () => {
+  it("C56 returns false for a device whose MSI domain is not an MSI parent", async () => {
     const { m, pdev } = await imsRig({ probe: false });
     const parent = pdev.msi.domain;
     pdev.msi.domain = null;
@@ -78,7 +78,7 @@ describe("drivers/pci/msi pci_create_ims_domain() checks (v6.2..v6.9)", () => {
 });
 
 describe("drivers/pci/msi pci_ims_alloc_irq() and pci_ims_free_irq() at the edges", () => {
-  it("fails beyond hwsize with -EBUSY from the index allocator and leaves the other vectors working", async () => {
+  it("C57 fails beyond hwsize with -EBUSY from the index allocator and leaves the other vectors working", async () => {
     const { m, hw, pdev, idxd } = await imsRig({ probe: { wqs: 2, ims_slots: 2 } });
     const [a, b] = idxd.wqs.map((w) => w.ie.map);
     const from = m.trace().length;
@@ -104,7 +104,7 @@ describe("drivers/pci/msi pci_ims_alloc_irq() and pci_ims_free_irq() at the edge
     expect(m.splats()).to.deep.equal([]);
   });
 
-  it("makes the driver's probe fail cleanly when it wants more vectors than hwsize", async () => {
+  it("C57 makes the driver's probe fail cleanly when it wants more vectors than hwsize", async () => {
     const { m, hw, pdev } = await imsRig({ probe: false });
     const rc = await m.run(() => idxd_pci_probe(pdev, { wqs: 3, ims_slots: 2 }));
     expect(rc).to.equal(-EBUSY);
@@ -120,7 +120,7 @@ describe("drivers/pci/msi pci_ims_alloc_irq() and pci_ims_free_irq() at the edge
     ["a negative index", { index: -EBUSY, virq: 0 }],
     ["a negative virq (the draft's !map.virq let it through)", { index: 0, virq: -1 }],
   ] as const) {
-    it(`warns about a map with ${what} and frees nothing`, async () => {
+    it(`C58 warns about a map with ${what} and frees nothing`, async () => {
       const { m, idxd, pdev } = await imsRig({ probe: { wqs: 1 } });
       await expectSplat(m, /WARNING: CPU: 0 PID: \d+ at pci_ims_free_irq/, () => m.run(() => pci_ims_free_irq(pdev, bad)));
       const ie = idxd.wqs[0]!.ie;

@@ -4,7 +4,7 @@
 // points into flow handlers.
 
 import type { Frame, Wait } from "../sim/cpu.ts";
-import { K } from "../kernel/kernel.ts";
+import { K, state_accessor } from "../kernel/kernel.ts";
 import { cpumask, cpumask_clear, cpumask_copy, cpumask_empty, cpu_possible_mask, nr_cpu_ids } from "../kernel/cpumask.ts";
 import { raw_spinlock_t, raw_spin_lock_irqsave, raw_spin_unlock_irqrestore } from "../kernel/spinlock.ts";
 import { mutex } from "../kernel/mutex.ts";
@@ -129,19 +129,17 @@ interface DescTable {
 /** IRQ_BITMAP_BITS: the largest irq number + 1 irqlab can allocate. */
 export const IRQ_BITMAP_BITS = 1 << 21;
 
-function table(): DescTable {
-  return K.state("irq_desc_table", () => {
-    const n = nr_cpu_ids();
-    // arch/x86/kernel/apic/vector.c: arch_probe_nr_irqs() with gsi_top 24 and 16 legacy irqs
-    const gsi_top = 24;
-    let nr = gsi_top + 16 + 8 * n + gsi_top * 16;
-    nr = Math.min(nr, 256 * n);
-    const allocated = new SparseIrqBitmap(IRQ_BITMAP_BITS);
-    // irq 0 is never allocated: a search from 0 starts at 1
-    allocated.set(0, 1);
-    return { descs: [], count: 0, allocated, nr_irqs: nr, dynirq_lower: gsi_top };
-  });
-}
+const table = state_accessor("irq_desc_table", (): DescTable => {
+  const n = nr_cpu_ids();
+  // arch/x86/kernel/apic/vector.c: arch_probe_nr_irqs() with gsi_top 24 and 16 legacy irqs
+  const gsi_top = 24;
+  let nr = gsi_top + 16 + 8 * n + gsi_top * 16;
+  nr = Math.min(nr, 256 * n);
+  const allocated = new SparseIrqBitmap(IRQ_BITMAP_BITS);
+  // irq 0 is never allocated: a search from 0 starts at 1
+  allocated.set(0, 1);
+  return { descs: [], count: 0, allocated, nr_irqs: nr, dynirq_lower: gsi_top };
+});
 
 /** nr_irqs: the current size of the irq number space (grows on demand). */
 export function nr_irqs(): number {

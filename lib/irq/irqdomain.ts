@@ -12,7 +12,7 @@
 // kernel's WARN does not apply pr_fmt).
 
 import { site_of } from "../kernel/stacktrace.ts";
-import { K } from "../kernel/kernel.ts";
+import { K, state_accessor } from "../kernel/kernel.ts";
 import { mutex, __mutex_lock, mutex_unlock } from "../kernel/mutex.ts";
 import { lock_is_held } from "../kernel/lockdep.ts";
 import { EINVAL } from "../kernel/errno.ts";
@@ -170,17 +170,18 @@ export interface DomainState {
 }
 
 /** Per-machine state of the domain code (irqdomain.c's globals). */
+const irq_domain_state_state = state_accessor("irq_domain", () => ({
+  list: [] as irq_domain[],
+  irq_domain_mutex: new mutex("irq_domain_mutex"),
+  irq_default_domain: null as irq_domain | null,
+  unknown_domains: 0,
+  debugfs: new Map<string, irq_domain>(),
+  // x86 does not select IRQ_DOMAIN_NOMAP; irqlab builds it in so that
+  // direct-mapped controllers can be prototyped (irq_domain_set_nomap_config()).
+  nomap: true,
+}));
 export function irq_domain_state(): DomainState {
-  return K.state("irq_domain", () => ({
-    list: [] as irq_domain[],
-    irq_domain_mutex: new mutex("irq_domain_mutex"),
-    irq_default_domain: null as irq_domain | null,
-    unknown_domains: 0,
-    debugfs: new Map<string, irq_domain>(),
-    // x86 does not select IRQ_DOMAIN_NOMAP; irqlab builds it in so that
-    // direct-mapped controllers can be prototyped (irq_domain_set_nomap_config()).
-    nomap: true,
-  }));
+  return irq_domain_state_state();
 }
 
 /** CONFIG_IRQ_DOMAIN_NOMAP of this machine (irqlab: on unless switched off). */

@@ -10,7 +10,7 @@
 // sends EOI. Tests replace it with set_arch_vector_handler().
 
 import type { Frame, SimCpu } from "../sim/cpu.ts";
-import { K } from "./kernel.ts";
+import { K, state_accessor } from "./kernel.ts";
 import { hw_platform, readl, writel } from "./io.ts";
 import { arch_irq_stat_inc, register_irq_source, type irq_source } from "./entry.ts";
 import { local_irq_restore, local_irq_save, smp_processor_id } from "./context.ts";
@@ -116,8 +116,9 @@ interface vector_entry_state {
   handler: arch_vector_handler_t;
 }
 
+const vstate_state = state_accessor<vector_entry_state>("arch_vector_handler", () => ({ handler: default_vector_handler }));
 function vstate(): vector_entry_state {
-  return K.state<vector_entry_state>("arch_vector_handler", () => ({ handler: default_vector_handler }));
+  return vstate_state();
 }
 
 /** Install the dispatch of LAPIC vectors for this machine; returns the previous one. */

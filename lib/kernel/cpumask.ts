@@ -4,7 +4,7 @@
 // A cpumask holds nr_cpu_ids bits. The usual operations have their kernel
 // names and argument order (destination first).
 
-import { K } from "./kernel.ts";
+import { K, state_accessor } from "./kernel.ts";
 import { bitmap_hex, bitmap_list, type Bitmap } from "./vsprintf.ts";
 import { EINVAL, EOVERFLOW } from "./errno.ts";
 
@@ -138,18 +138,19 @@ interface Masks {
   active: cpumask;
 }
 
+const masks_state = state_accessor("cpumasks", () => {
+  const all = new cpumask();
+  cpumask_setall(all);
+  const online = new cpumask();
+  const present = new cpumask();
+  const active = new cpumask();
+  cpumask_copy(online, all);
+  cpumask_copy(present, all);
+  cpumask_copy(active, all);
+  return { online, possible: all, present, active };
+});
 function masks(): Masks {
-  return K.state("cpumasks", () => {
-    const all = new cpumask();
-    cpumask_setall(all);
-    const online = new cpumask();
-    const present = new cpumask();
-    const active = new cpumask();
-    cpumask_copy(online, all);
-    cpumask_copy(present, all);
-    cpumask_copy(active, all);
-    return { online, possible: all, present, active };
-  });
+  return masks_state();
 }
 
 export function cpu_online_mask(): cpumask {

@@ -7,7 +7,7 @@
 // softirqs run on the way out as in kernel/softirq.c.
 
 import type { CpuArch, Frame, SimCpu } from "../sim/cpu.ts";
-import { K } from "./kernel.ts";
+import { K, state_accessor } from "./kernel.ts";
 import { irq_enter, irq_exit } from "./softirq.ts";
 import { local_apic_timer_interrupt, local_timer_pending } from "./timer.ts";
 import { per_cpu } from "./sched.ts";
@@ -21,8 +21,9 @@ export interface irq_source {
   handle(cpu: SimCpu): Frame | void;
 }
 
+const sources_state = state_accessor("irq_sources", () => [] as irq_source[]);
 function sources(): irq_source[] {
-  return K.state("irq_sources", () => [] as irq_source[]);
+  return sources_state();
 }
 
 export function register_irq_source(src: irq_source): void {

@@ -13,7 +13,7 @@
 // x86 orders MMIO in program order, so the __raw_*, *_relaxed and plain
 // accessors behave the same here, as they do on x86 hardware.
 
-import { K } from "./kernel.ts";
+import { K, state_accessor } from "./kernel.ts";
 import type { Platform } from "../hw/platform.ts";
 import type { AccessWidth } from "../hw/mmio.ts";
 import { SimulatorError } from "../sim/sim.ts";
@@ -26,10 +26,11 @@ import { NSEC_PER_USEC } from "./jiffies.ts";
 export type iomem = number;
 
 /** The machine's hardware, as the kernel reaches it (irqlab glue). */
-export function hw_platform(): Platform {
-  return K.state<Platform>("platform", () => {
+const hw_platform_state = state_accessor<Platform>("platform", () => {
     throw new SimulatorError("irqlab: this machine has no hardware platform");
   });
+export function hw_platform(): Platform {
+  return hw_platform_state();
 }
 
 function mmio_read(addr: iomem, width: AccessWidth): number {

@@ -130,6 +130,24 @@ export function set_current_kernel(k: Kernel): void {
   K = k;
 }
 
+/**
+ * K.state(key, init) for hot paths: the accessor remembers the state of the
+ * kernel it saw last, so a call is one comparison instead of a Map lookup
+ * and a closure. The state of a kernel never changes identity once created,
+ * so the remembered object is the one K.state() would return.
+ */
+export function state_accessor<T>(key: string, init: () => T): () => T {
+  let k: Kernel | null = null;
+  let v: T | undefined;
+  return () => {
+    if (k !== K) {
+      v = K.state(key, init);
+      k = K;
+    }
+    return v as T;
+  };
+}
+
 /** Kernel of the running machine or a clear error outside any machine. */
 export function kernel(): Kernel {
   if (!K) throw new Error("irqlab: no machine is active (call kernel functions inside m.run())");

@@ -12,7 +12,7 @@
 //    likewise for softirqs.
 // As in Linux, the first report turns the validator off (debug_locks_off()).
 
-import { K } from "./kernel.ts";
+import { K, state_accessor } from "./kernel.ts";
 import { current, type task_struct } from "./sched.ts";
 import { HARDIRQ_MASK, SOFTIRQ_OFFSET, SOFTIRQ_MASK } from "./context.ts";
 import {
@@ -103,8 +103,9 @@ interface LockdepState {
   classes: Map<string, lock_class>;
 }
 
+const ld_state = state_accessor("lockdep", () => ({ classes: new Map<string, lock_class>() }));
 function ld(): LockdepState {
-  return K.state("lockdep", () => ({ classes: new Map<string, lock_class>() }));
+  return ld_state();
 }
 
 function enabled(): boolean {

@@ -2,7 +2,7 @@
 // kernel/softirq.c: softirqs, tasklets, ksoftirqd and irq_enter()/irq_exit().
 
 import type { SimCpu } from "../sim/cpu.ts";
-import { K } from "./kernel.ts";
+import { K, state_accessor } from "./kernel.ts";
 import {
   HARDIRQ_OFFSET,
   SOFTIRQ_OFFSET,
@@ -44,11 +44,12 @@ interface SoftirqState {
   counts: number[][];
 }
 
+const st_state = state_accessor("softirq", () => ({
+  vec: Array.from({ length: NR_SOFTIRQS }, () => null),
+  counts: Array.from({ length: NR_SOFTIRQS }, () => new Array<number>(K.sim.cpus.length).fill(0)),
+}));
 function st(): SoftirqState {
-  return K.state("softirq", () => ({
-    vec: Array.from({ length: NR_SOFTIRQS }, () => null),
-    counts: Array.from({ length: NR_SOFTIRQS }, () => new Array<number>(K.sim.cpus.length).fill(0)),
-  }));
+  return st_state();
 }
 
 export function open_softirq(nr: number, action: softirq_action): void {

@@ -471,8 +471,11 @@ function x86_vector_free_irqs(domain: irq_domain, virq: number, nr_irqs: number)
       const flags = raw_spin_lock_irqsave(s.lock);
       clear_irq_vector(irqd);
       vector_free_reserved_and_managed(irqd);
+      const apicd = irqd.chip_data as apic_chip_data;
       irq_domain_reset_irq_data(irqd);
       raw_spin_unlock_irqrestore(s.lock, flags);
+      // free_apic_chip_data(apicd): its cfg no longer leads back to it
+      cfgOwner.delete(apicd.hw_irq_cfg);
     }
   }
   void domain;

@@ -14,6 +14,8 @@ import { might_sleep, per_cpu, PF_KTHREAD, type task_struct } from "./sched.ts";
 import { local_irq_disable, local_irq_enable } from "./context.ts";
 import { pr_info } from "./printk.ts";
 import { migrate_timers_from } from "./timer.ts";
+import { hw_platform } from "./io.ts";
+import { setup_local_APIC } from "./apic.ts";
 
 /** A hotplug state (cpuhp_setup_state()-lite). */
 export interface cpuhp_state {
@@ -88,6 +90,16 @@ function __add_cpu(cpu: number): number {
   if (cpu < 0 || cpu >= sim.cpus.length) return -EINVAL;
   if (cpu_online(cpu)) return 0;
   const c = sim.cpus[cpu]!;
+  // The wakeup's INIT IPI resets the AP's local APIC, so nothing a message
+  // left in its IRR while the CPU was down survives, and the AP sets its
+  // APIC up again (setup_local_APIC()). irqlab's fabric does not carry INIT:
+  // the reset is applied here.
+  if (K.hasState("platform")) {
+    sim.on(c, () => {
+      hw_platform().lapic(cpu).reset();
+      setup_local_APIC();
+    });
+  }
   c.irqsEnabled = true;
   set_cpu_online(cpu, true);
   set_cpu_active(cpu, true);

@@ -12,6 +12,7 @@ import { jiffies, jiffies_to_time } from "./jiffies.ts";
 import { per_cpu } from "./sched.ts";
 import { raise_softirq, TIMER_SOFTIRQ } from "./softirq.ts";
 import { smp_processor_id } from "./context.ts";
+import { cpu_online, cpu_online_mask, cpumask_first } from "./cpumask.ts";
 
 /* include/linux/timer.h: timer flags */
 export const TIMER_CPUMASK = 0x0003ffff;
@@ -243,14 +244,16 @@ export function hrtimer_active(t: hrtimer): boolean {
 export function hrtimer_start(t: hrtimer, time: number, mode: number): void {
   hrtimer_cancel(t);
   t.expires = mode === HRTIMER_MODE_REL ? K.sim.now + time : time;
-  const cpu = smp_processor_id();
-  t.cpu = cpu;
+  t.cpu = smp_processor_id();
   t.ev = K.sim.at(
     t.expires,
     () => {
       t.ev = null;
-      timer_base(cpu).hr_expired.push(t);
-      local_timer_fire(cpu);
+      // hrtimers_cpu_dying() moved the timers of a CPU that went offline
+      // since; irqlab moves a pending one when it expires.
+      if (!cpu_online(t.cpu)) t.cpu = cpumask_first(cpu_online_mask());
+      timer_base(t.cpu).hr_expired.push(t);
+      local_timer_fire(t.cpu);
     },
     `hrtimer ${t.function_?.name ?? "?"}`,
     t.irqlab_daemon,

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Campaigns: a scenario under one fault kind for a range of seeds, each
+// seed with its own strategy; the summary names every failing seed with the
+// line that replays it.
+
+import type { ExploreScenario, RunOptions, RunResult } from "./run.ts";
+import { runSeed } from "./run.ts";
+
+export interface CampaignOptions {
+  /** First seed (default 1). */
+  from?: number;
+  /** Number of seeds. */
+  seeds: number;
+  /** Strategy spec per seed (default: "random", "pct" and "fifo" in turn). */
+  strategy?: (seed: number) => string;
+  run?: RunOptions;
+  /** Called after each run (progress, early stop by throwing). */
+  onRun?: (r: RunResult) => void;
+}
+
+export interface CampaignSummary {
+  scenario: string;
+  faults: string;
+  runs: number;
+  /** Runs whose fault kind did not apply to the machine. */
+  notApplicable: number;
+  failing: RunResult[];
+  violations: number;
+  /** Violations by checker name. */
+  byChecker: Record<string, number>;
+  faultsFired: number;
+  traceRecords: number;
+  virtualNs: number;
+}
+
+export function defaultStrategy(seed: number): string {
+  switch (seed % 3) {
+    case 0:
+      return "fifo";
+    case 1:
+      return `random:${seed}`;
+    default:
+      return `pct:${seed}:3:48`;
+  }
+}
+
+export async function runCampaign(sc: ExploreScenario | string, faults: string | null, opts: CampaignOptions): Promise<CampaignSummary> {
+  const from = opts.from ?? 1;
+  const strategy = opts.strategy ?? defaultStrategy;
+  const sum: CampaignSummary = {
+    scenario: typeof sc === "string" ? sc : sc.name,
+    faults: faults ?? "none",
+    runs: 0,
+    notApplicable: 0,
+    failing: [],
+    violations: 0,
+    byChecker: {},
+    faultsFired: 0,
+    traceRecords: 0,
+    virtualNs: 0,
+  };
+  for (let seed = from; seed < from + opts.seeds; seed++) {
+    const r = await runSeed(sc, seed, strategy(seed), faults, { digest: false, ...(opts.run ?? {}) });
+    sum.runs++;
+    if (r.notApplicable) sum.notApplicable++;
+    sum.faultsFired += r.faultsFired;
+    sum.traceRecords += r.records;
+    sum.virtualNs += r.virtualNs;
+    if (!r.ok) {
+      sum.failing.push(r);
+      sum.violations += r.violations.length;
+      for (const v of r.violations) sum.byChecker[v.checker] = (sum.byChecker[v.checker] ?? 0) + 1;
+    }
+    opts.onRun?.(r);
+  }
+  return sum;
+}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// The allocation map of irq numbers: which numbers have a descriptor.
+// The allocation map of irq numbers: which numbers have a descriptor (and,
+// the same structure, the occupied indices of an MSI descriptor store).
 //
 // Linux 6.18 keeps descriptors in the sparse_irqs maple tree and finds a free
 // range with mas_empty_area() (kernel/irq/irqdesc.c: irq_find_free_area()):
@@ -132,6 +133,11 @@ export class SparseIrqBitmap {
       n = (wi + 1) << 5;
     }
     return -1;
+  }
+
+  /** The first allocated number at or after `n`, or -1. */
+  findNextSet(n: number): number {
+    return n < this.size ? this.nextSet(n, this.size) : -1;
   }
 
   /**

@@ -36,6 +36,7 @@ import {
 } from "./irqdomain.ts";
 import { msi_domain_activate, msi_domain_alloc, msi_domain_deactivate, msi_domain_free, msi_domain_translate } from "./msi_alloc.ts";
 import { msi_domain_set_affinity } from "./msi_alloc.ts";
+import { SparseIrqBitmap } from "./irqdesc_bitmap.ts";
 
 export { msi_desc, msi_msg };
 
@@ -141,69 +142,68 @@ export interface msi_instance_cookie {
  * The descriptor store of one device domain: lib/xarray.c with
  * XA_FLAGS_ALLOC, reduced to what kernel/irq/msi.c uses (load, insert,
  * erase, the lowest free index in a range, and walking from an index).
+ * An array by index with an occupancy bitmap: loads are one read, and the
+ * lowest free index (pci_ims_alloc_irq() allocates one slot at a time) and
+ * the next entry skip occupied stretches a word at a time.
  */
 export class msi_xarray {
-  private readonly slots = new Map<number, msi_desc>();
-  /** The occupied indices, ascending. */
-  private readonly keys: number[] = [];
-
-  /** First position in `keys` holding an index >= `index`. */
-  private pos(index: number): number {
-    let lo = 0;
-    let hi = this.keys.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.keys[mid]! < index) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
+  /** Descriptors by index (a hole where there is none). */
+  private readonly slots: (msi_desc | undefined)[] = [];
+  /** The occupied indices, for the lowest free index and the next entry. */
+  private readonly used = new SparseIrqBitmap(2 ** 31, 64);
+  private count = 0;
 
   get size(): number {
-    return this.keys.length;
+    return this.count;
   }
 
   /** xa_load() */
   load(index: number): msi_desc | undefined {
-    return this.slots.get(index);
+    return this.slots[index];
   }
 
   has(index: number): boolean {
-    return this.slots.has(index);
+    return this.slots[index] !== undefined;
   }
 
   /** xa_insert(): -EBUSY if the index is occupied. */
   insert(index: number, desc: msi_desc): number {
-    if (this.slots.has(index)) return -EBUSY;
-    this.slots.set(index, desc);
-    this.keys.splice(this.pos(index), 0, index);
+    if (this.slots[index] !== undefined) return -EBUSY;
+    this.slots[index] = desc;
+    this.used.set(index, 1);
+    this.count++;
     return 0;
   }
 
   /** xa_erase() */
   erase(index: number): void {
-    if (!this.slots.delete(index)) return;
-    this.keys.splice(this.pos(index), 1);
+    if (this.slots[index] === undefined) return;
+    this.slots[index] = undefined;
+    this.used.clear(index, 1);
+    this.count--;
+    let top = this.slots.length;
+    while (top > 0 && this.slots[top - 1] === undefined) top--;
+    if (top < this.slots.length) this.slots.length = top;
   }
 
   /** xa_alloc() within [min, max]: the lowest free index, or -EBUSY. */
   alloc(min: number, max: number): number {
-    let want = min;
-    for (let i = this.pos(min); i < this.keys.length && this.keys[i] === want; i++) want++;
-    return want <= max ? want : -EBUSY;
+    const want = this.used.findFreeArea(min, 1);
+    return want >= 0 && want <= max ? want : -EBUSY;
   }
 
   /** xa_find(): the first stored entry at an index >= `start`. */
   find(start: number): [number, msi_desc] | null {
-    const i = this.pos(start);
-    if (i >= this.keys.length) return null;
-    const index = this.keys[i]!;
-    return [index, this.slots.get(index)!];
+    const index = this.used.findNextSet(start);
+    if (index < 0) return null;
+    return [index, this.slots[index]!];
   }
 
   /** The stored descriptors, ascending by index. */
   values(): msi_desc[] {
-    return this.keys.map((k) => this.slots.get(k)!);
+    const out: msi_desc[] = [];
+    for (const d of this.slots) if (d) out.push(d);
+    return out;
   }
 }
 

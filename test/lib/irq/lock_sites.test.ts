@@ -25,6 +25,8 @@ import { irq_create_mapping, irq_dispose_mapping } from "../../../lib/irq/irqdom
 import { pci_get_device_by_name } from "../../../drivers/pci/pci.ts";
 import { testnic_probe, testnic_remove } from "../../../drivers/net/testnic/testnic.ts";
 import type { TestNic } from "../../../lib/hw/devices/testnic.ts";
+import { idxd_pci_probe, idxd_remove } from "../../../drivers/dma/idxd/init.ts";
+import { pci_ims_alloc_irq, pci_ims_free_irq } from "../../../drivers/pci/msi/msi.ts";
 import { irq_line, rec_chip, setup_irq } from "./fixture.ts";
 
 const CHECK: MachineOptions = { config: { lockdep_check_ip: true } };
@@ -106,5 +108,19 @@ describe("genirq: named lock acquire sites match the captured ones (lockdep_chec
     await m.run(() => msleep(1));
     expect(priv.queues.map((q) => q.count)).to.deep.equal([1, 1, 1, 1]);
     await m.run(() => testnic_remove(priv));
+  });
+
+  it("an IMS device's interrupts: idxd probe, pci_ims_alloc_irq/pci_ims_free_irq, remove", async () => {
+    const bdf = "0000:6a:01.0";
+    const m = await createMachine({ cpus: 2, ...CHECK, pci: { devices: [{ type: "ims", bdf, wqs: 2 }] } });
+    await m.run(async () => {
+      const pdev = pci_get_device_by_name(bdf)!;
+      const idxd = await idxd_pci_probe(pdev, {});
+      if (typeof idxd === "number") throw new Error(`idxd_pci_probe: ${idxd}`);
+      const map = await pci_ims_alloc_irq(pdev, { value: 7n }, null);
+      expect(map.index).to.be.at.least(0);
+      await pci_ims_free_irq(pdev, map);
+      await idxd_remove(idxd);
+    });
   });
 });

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// npm run bench [-- p1 p2 p3 p4] [--p2-n=N] [--quick]
+// npm run bench [-- p1 p2 p3 p4] [--p2-n=N] [--p2-backend=ims|msix] [--quick]
 //
 // Runs each benchmark in its own Node process (with --expose-gc, so heap
 // figures come from a settled heap, and so one bench's heap and JIT state do
@@ -23,11 +23,12 @@ interface Bench {
 interface Opts {
   quick: boolean;
   p2n: number;
+  p2backend: string;
 }
 
 const BENCHES: Bench[] = [
   { name: "p1", file: "p1_delivery.ts", args: (o) => (o.quick ? ["100000", "10000", "1"] : []) },
-  { name: "p2", file: "p2_scale.ts", args: (o) => [String(o.quick ? Math.min(o.p2n, 200_000) : o.p2n)] },
+  { name: "p2", file: "p2_scale.ts", args: (o) => [String(o.quick ? Math.min(o.p2n, 200_000) : o.p2n), o.p2backend] },
   { name: "p3", file: "p3_explore.ts", args: (o) => (o.quick ? ["500"] : []) },
   { name: "p4", file: "p4_test.ts", args: () => [] },
 ];
@@ -57,10 +58,12 @@ function runChild(b: Bench, o: Opts): Promise<Row[]> {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const o: Opts = { quick: args.includes("--quick"), p2n: 1_000_000 };
+  const o: Opts = { quick: args.includes("--quick"), p2n: 1_000_000, p2backend: "ims" };
   for (const a of args) {
     const m = /^--p2-n=(\d+)$/.exec(a);
     if (m) o.p2n = Number(m[1]);
+    const b = /^--p2-backend=(ims|msix)$/.exec(a);
+    if (b) o.p2backend = b[1]!;
   }
   const wanted = args.filter((a) => !a.startsWith("--"));
   const run = BENCHES.filter((b) => wanted.length === 0 || wanted.includes(b.name));

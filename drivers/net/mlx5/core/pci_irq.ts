@@ -20,10 +20,11 @@ import { WARN_ON_ONCE } from "../../../../lib/kernel/bug.ts";
 import { IRQ_HANDLED, type irq_affinity_desc, type irqreturn_t } from "../../../../lib/irq/interrupt.ts";
 import { free_irq, request_irq, synchronize_irq } from "../../../../lib/irq/manage.ts";
 import { irq_set_affinity_and_hint, irq_update_affinity_hint } from "../../../../lib/irq/manage_affinity.ts";
-import { MSI_ANY_INDEX, MSI_FLAG_PCI_MSIX_ALLOC_DYN, type msi_map } from "../../../../lib/irq/msi.ts";
+import { MSI_ANY_INDEX, type msi_map } from "../../../../lib/irq/msi.ts";
 import { vsprintf } from "../../../../lib/kernel/vsprintf.ts";
-import { pci_alloc_irq_vectors, pci_free_irq_vectors, pci_irq_vector, pci_msi_domain_supports, pci_msix_alloc_irq_at, pci_msix_free_irq, pci_msix_vec_count, PCI_IRQ_MSIX } from "../../../pci/msi/msi.ts";
-import { pci_name, type pci_dev } from "../../../pci/pci.ts";
+import { pci_msix_can_alloc_dyn } from "../../../pci/msi/irqdomain.ts";
+import { pci_alloc_irq_vectors, pci_free_irq_vectors, pci_irq_vector, pci_msix_alloc_irq_at, pci_msix_free_irq, pci_msix_vec_count, PCI_IRQ_MSIX } from "../../../pci/msi/msi.ts";
+import { pci_name } from "../../../pci/pci.ts";
 import { mlx5_core_err, type mlx5_core_dev } from "./driver.ts";
 import { atomic_notifier_call_chain, atomic_notifier_chain_register, atomic_notifier_chain_unregister, atomic_notifier_head, type notifier_block } from "./klib.ts";
 import { MLX5_GET, cmd_hca_cap } from "./mlx5_ifc.ts";
@@ -316,17 +317,6 @@ export async function mlx5_irq_table_create(dev: mlx5_core_dev): Promise<number>
   const err = irq_pools_init(dev, total_vec - pcif_vec, pcif_vec);
   if (err) await pci_free_irq_vectors(dev.pdev);
   return err;
-}
-
-/**
- * drivers/pci/msi/api.c: pci_msix_can_alloc_dyn(), as the kernel defines it:
- * the device's MSI parent supports dynamic allocation. (irqlab's
- * drivers/pci version answers from the MSI-X device domain, which exists only
- * after the first pci_alloc_irq_vectors().)
- */
-function pci_msix_can_alloc_dyn(pdev: pci_dev): boolean {
-  if (!pdev.msix_cap) return false;
-  return pci_msi_domain_supports(pdev, MSI_FLAG_PCI_MSIX_ALLOC_DYN, false);
 }
 
 // pci_irq.c: mlx5_irq_table_destroy(): make sure all the irqs are released

@@ -117,8 +117,9 @@ export interface DeviceMessage {
   where: string;
   irq: number;
   device: { address_lo: number; address_hi: number; data: number; masked: boolean };
-  cache: msi_msg;
-  /** The kernel's cached mask state of the slot. */
+  /** The kernel's cached copy (msi_desc->msg), or null where the kernel keeps none (IMS chips write the slot only). */
+  cache: msi_msg | null;
+  /** The kernel's view of the slot's mask. */
   cacheMasked: boolean;
 }
 

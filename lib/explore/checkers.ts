@@ -252,14 +252,14 @@ export function compose_untraced(d: irq_data): msi_msg | null {
 
 registerChecker({
   name: "msi-message-composed",
-  description: "the message a device holds equals the kernel's cached msi_desc message and mask, and for an activated interrupt what the hierarchy composes (irq_chip_compose_msi_msg)",
+  description: "the message a device holds equals the kernel's cached msi_desc message (where the kernel keeps one) and its mask the kernel's view, and for an activated interrupt what the hierarchy composes (irq_chip_compose_msi_msg)",
   when: "step",
   check(env) {
     const out: Finding[] = [];
     for (const probe of allMessageProbes()) {
       for (const dm of probe.messages(env.m)) {
         const dev = dm.device;
-        const c = dm.cache;
+        const c = dm.cache ?? { address_lo: dev.address_lo, address_hi: dev.address_hi, data: dev.data };
         if (dev.address_lo !== c.address_lo || dev.address_hi !== c.address_hi || dev.data !== c.data) {
           out.push({ key: `cache ${dm.where}`, message: `${dm.where} (irq ${dm.irq}): device holds ${hex(dev.address_hi)}:${hex(dev.address_lo)}/${hex(dev.data)}, msi_desc caches ${hex(c.address_hi)}:${hex(c.address_lo)}/${hex(c.data)}` });
         }
@@ -268,7 +268,7 @@ registerChecker({
         if (!d || !irqd_is_activated(d) || irq_to_desc_locked(d)) continue;
         const msg = compose_untraced(d);
         if (msg && (msg.address_lo !== c.address_lo || msg.address_hi !== c.address_hi || msg.data !== c.data)) {
-          out.push({ key: `compose ${dm.where}`, message: `${dm.where} (irq ${dm.irq}): the hierarchy composes ${hex(msg.address_hi)}:${hex(msg.address_lo)}/${hex(msg.data)}, the device was given ${hex(c.address_hi)}:${hex(c.address_lo)}/${hex(c.data)}` });
+          out.push({ key: `compose ${dm.where}`, message: `${dm.where} (irq ${dm.irq}): the hierarchy composes ${hex(msg.address_hi)}:${hex(msg.address_lo)}/${hex(msg.data)}, the device ${dm.cache ? "was given" : "holds"} ${hex(c.address_hi)}:${hex(c.address_lo)}/${hex(c.data)}` });
         }
       }
     }

@@ -238,15 +238,18 @@ registerFaultKind({
   apply(env, spec) {
     // The delay sits in the device, before the message is posted: PCIe
     // ordering (a read completion never passes a posted write) and the
-    // fabric's in-order delivery still hold, as the kernel relies on.
-    const cap = msixOf(pciFn(env.m, spec, env.devices));
+    // fabric's in-order delivery still hold, as the kernel relies on. The
+    // device's own raise() is wrapped, so traffic, doorbells and
+    // completions are all delayed.
+    const dev = pciFn(env.m, spec, env.devices) as PciFunction & { raise?: (k: number) => unknown };
+    if (typeof dev.raise !== "function") throw new Error(`irqlab explore: msi-delay: ${dev.bdf} has no raise()`);
     const sim = env.m.sim;
-    const orig = cap.raise.bind(cap);
+    const orig = dev.raise.bind(dev);
     const lat = num(spec, "latencyNs", 50_000);
     let last = 0;
-    cap.raise = (v) => {
+    dev.raise = (k: number) => {
       last = Math.max(sim.now + lat, last);
-      sim.at(last, () => void orig(v), "delayed raise", true);
+      sim.at(last, () => void orig(k), "delayed raise", true);
       return "emitted";
     };
     let done = false;
@@ -254,7 +257,7 @@ registerFaultKind({
       if (done) return;
       done = true;
       // raises still queued go out on their own
-      delete (cap as Partial<Pick<MsixCapability, "raise">>).raise;
+      delete dev.raise;
       env.note("end");
     };
     env.later(num(spec, "durationNs", 1_000_000), restore);
@@ -266,7 +269,13 @@ registerFaultKind({
   name: "msix-torn",
   description: "the device latches MSI-X messages torn: address, then data `tearWindowNs` later",
   context: "hardware",
-  generate: (rng, _h, devs) => [{ kind: "msix-torn", at: 0, target: someDevice(rng, devs), params: { tearWindowNs: 100 + rng.int(1900) } }],
+  applicable: (m, devs) => devs.some((d) => (m.pci.device(d) as PciFunction & { msix?: MsixCapability }).msix !== undefined),
+  generate: (rng, _h, devs, m) => {
+    const withMsix = devs.filter((d) => (m.pci.device(d) as PciFunction & { msix?: MsixCapability }).msix !== undefined);
+    // a window longer than a flushing read's round trip (1 us) could tear
+    // a message past msi_set_affinity()'s IRR check, which no device does
+    return [{ kind: "msix-torn", at: 0, target: someDevice(rng, withMsix), params: { tearWindowNs: 100 + rng.int(700) } }];
+  },
   apply(env, spec) {
     const cap = msixOf(pciFn(env.m, spec, env.devices));
     const old = { latching: cap.latching, tear: cap.tearWindowNs };

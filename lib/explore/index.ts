@@ -9,6 +9,7 @@ import { formatResult, registerScenario, replayCommand, runSeed, scenario, scena
 import { runCampaign, defaultStrategy } from "./campaign.ts";
 import { exploreExhaustive } from "./exhaustive.ts";
 import "./scenarios.ts";
+import "./ims.ts";
 
 export type { Checker, CheckEnv, Finding, Line, LevelProbe, MessageProbe, LeakProbe, DeviceMessage, Snapshot } from "./check.ts";
 export type { FaultKind, FaultPlan, FaultSpec, FaultTrigger, FaultEnv } from "./faults.ts";

@@ -20,6 +20,7 @@ import { excerpt, lowerBound, traceDigest } from "./trace.ts";
 import { irq_to_desc } from "../irq/irqdesc.ts";
 import "./checkers.ts";
 import "./checkers_history.ts";
+import "./ims.ts";
 
 /** What a scenario body gets. */
 export interface ScenarioCtx {

@@ -23,7 +23,7 @@ import { kthread_create_on_cpu, to_kthread } from "../kernel/kthread.ts";
 import { current, schedule, set_current_state, wake_up_process, TASK_UNINTERRUPTIBLE, type task_struct } from "../kernel/sched.ts";
 import { hrtimer, hrtimer_cancel, hrtimer_start, HRTIMER_MODE_ABS, HRTIMER_NORESTART } from "../kernel/timer.ts";
 import { wait_for_completion } from "../kernel/completion.ts";
-import { IRQ_HANDLED, type irqreturn_t } from "../irq/interrupt.ts";
+import { IRQ_HANDLED, type irq_handler_t, type irqreturn_t } from "../irq/interrupt.ts";
 import { disable_irq, disable_irq_nosync, enable_irq, free_irq, irq_set_irqchip_state, request_irq, synchronize_irq } from "../irq/manage.ts";
 import { irq_set_affinity } from "../irq/manage_affinity.ts";
 import { IRQCHIP_STATE_PENDING } from "../irq/irq.ts";
@@ -31,10 +31,16 @@ import { irq_create_mapping, irq_dispose_mapping, type irq_domain } from "../irq
 import { irq_domain_create_sim, irq_domain_remove_sim } from "../irq/irq_sim.ts";
 import type { TestNic } from "../hw/devices/testnic.ts";
 import { pci_get_device_by_name } from "../../drivers/pci/pci.ts";
-import { testnic_kick, testnic_probe, testnic_remove, type testnic_priv, type testnic_queue } from "../../drivers/net/testnic/testnic.ts";
+import { testnic_kick, testnic_probe, testnic_remove, type testnic_queue } from "../../drivers/net/testnic/testnic.ts";
+import type { ImsDevice } from "../hw/devices/ims.ts";
+import { idxd_pci_probe, idxd_remove } from "../../drivers/dma/idxd/init.ts";
+import { idxd_wq_int_handler } from "../../drivers/dma/idxd/irq.ts";
+import { idxd_submit_desc } from "../../drivers/dma/idxd/submit.ts";
+import type { idxd_ims_chip } from "../../drivers/dma/idxd/idxd.ts";
 import { registerScenario, type ExploreScenario, type ScenarioCtx } from "./run.ts";
 
 export const NIC_BDF = "0000:3b:00.0";
+export const IMS_BDF = "0000:6a:01.0";
 const US = 1000;
 
 /** Run `fn` in a kernel thread bound to `cpu` (join() waits for it). */
@@ -67,12 +73,27 @@ function explore_nic_interrupt(_irq: number, dev_id: unknown): irqreturn_t {
   return IRQ_HANDLED;
 }
 
+/** One interrupt line of a churn scenario, as its driver requests it. */
+interface ChurnLine {
+  irq: number;
+  name: string;
+  handler: irq_handler_t;
+  dev: unknown;
+}
+
+/** What a churn scenario drives: four lines and a way to make the device raise one. */
+interface Churn {
+  lines: readonly ChurnLine[];
+  /** Make the device raise line `i` through the driver (a doorbell, a descriptor). */
+  kick(i: number): void;
+}
+
 type Op = (w: Worker) => Promise<void>;
 
 interface Worker {
   ctx: ScenarioCtx;
   rng: Rng;
-  priv: testnic_priv;
+  churn: Churn;
   cpus: number;
 }
 
@@ -108,54 +129,89 @@ function randomMask(w: Worker): cpumask {
   return cpumask_from([a, (a + 1 + w.rng.int(w.cpus - 1)) % w.cpus]);
 }
 
-const q = (w: Worker, i: number): testnic_queue => w.priv.queues[i]!;
+const line = (w: Worker, i: number): ChurnLine => w.churn.lines[i]!;
 
 const ops: Record<string, Op> = {
   async disable_pair(w) {
-    const irq = q(w, 0).irq;
+    const irq = line(w, 0).irq;
     await disable_irq(irq);
     await pause(w);
     await enable_irq(irq);
   },
   async nosync_pair(w) {
-    const irq = q(w, 1).irq;
+    const irq = line(w, 1).irq;
     await disable_irq_nosync(irq);
     await pause(w, 2);
     await enable_irq(irq);
   },
   async sync(w) {
-    await synchronize_irq(q(w, 1 + 2 * w.rng.int(2)).irq);
+    await synchronize_irq(line(w, 1 + 2 * w.rng.int(2)).irq);
   },
   async cycle(w) {
-    const qq = q(w, 2);
-    const name = await free_irq(qq.irq, qq);
-    if (name !== qq.name) w.ctx.fail(`free_irq(${qq.irq}) returned ${String(name)}, expected ${qq.name}`);
+    const l = line(w, 2);
+    const name = await free_irq(l.irq, l.dev);
+    if (name !== l.name) w.ctx.fail(`free_irq(${l.irq}) returned ${String(name)}, expected ${l.name}`);
     await pause(w, 3);
-    const ret = await request_irq(qq.irq, explore_nic_interrupt, 0, qq.name, qq);
-    if (ret !== 0) w.ctx.fail(`request_irq(${qq.irq}) = ${ret}`);
+    const ret = await request_irq(l.irq, l.handler, 0, l.name, l.dev);
+    if (ret !== 0) w.ctx.fail(`request_irq(${l.irq}) = ${ret}`);
   },
   async affinity(w) {
-    const qq = q(w, w.rng.int(w.priv.queues.length));
+    const l = line(w, w.rng.int(w.churn.lines.length));
     const mask = randomMask(w);
-    const ret = irq_set_affinity(qq.irq, mask);
+    const ret = irq_set_affinity(l.irq, mask);
     let anyOnline = false;
     for (let c = 0; c < w.cpus; c++) if (mask.test(c) && cpu_online(c)) anyOnline = true;
     // -EBUSY: a vector move still in progress; -EINVAL: no online CPU in the mask
-    if (ret !== 0 && ret !== -EBUSY && !(ret === -EINVAL && !anyOnline)) w.ctx.fail(`irq_set_affinity(${qq.irq}, ${cpumask_pr_list(mask)}) = ${ret}`);
+    if (ret !== 0 && ret !== -EBUSY && !(ret === -EINVAL && !anyOnline)) w.ctx.fail(`irq_set_affinity(${l.irq}, ${cpumask_pr_list(mask)}) = ${ret}`);
     await pause(w);
   },
   async kick(w) {
-    testnic_kick(w.priv, w.rng.int(w.priv.queues.length));
+    w.churn.kick(w.rng.int(w.churn.lines.length));
     await pause(w, 2);
   },
 };
 
-/** Operations per worker CPU; each list keeps API use balanced on its queues. */
+/** Operations per worker CPU; each list keeps API use balanced on its lines. */
 const ROLES: readonly (readonly string[])[] = [
   ["cycle", "affinity", "kick", "affinity"],
   ["disable_pair", "nosync_pair", "affinity", "sync"],
   ["disable_pair", "affinity", "sync", "kick"],
 ];
+
+/** Three threads on CPUs 1-3 run 4-8 operations each of their role on the grid; returns when all are done. */
+async function churn(ctx: ScenarioCtx, c: Churn): Promise<void> {
+  const cpus = ctx.m.options.cpus;
+  const workers = ROLES.map((role, i) => {
+    const w: Worker = { ctx, rng: ctx.rng.fork(i + 1), churn: c, cpus };
+    const n = 4 + w.rng.int(5);
+    return spawn(1 + i, "explore/%d", async () => {
+      for (let k = 0; k < n; k++) {
+        await pause(w);
+        await ops[role[w.rng.int(role.length)]!]!(w);
+      }
+    });
+  });
+  await join(workers);
+}
+
+/** Seeded traffic on `n` device slots, as daemon events (the test NIC has its own). */
+function slotTraffic(ctx: ScenarioCtx, n: number, raise: (k: number) => void): () => void {
+  const sim = ctx.m.sim;
+  const rng = ctx.rng.fork(99);
+  const period = 15 * US + rng.int(40 * US);
+  let on = true;
+  for (let k = 0; k < n; k++) {
+    const tick = (): void => {
+      if (!on) return;
+      raise(k);
+      sim.at(sim.now + period - 10 * US + rng.int(20 * US), tick, "explore traffic", true);
+    };
+    sim.at(sim.now + rng.int(period), tick, "explore traffic", true);
+  }
+  return () => {
+    on = false;
+  };
+}
 
 function msixChurn(ir: boolean): ExploreScenario {
   return {
@@ -177,18 +233,10 @@ function msixChurn(ir: boolean): ExploreScenario {
       ctx.watch(priv.queues.map((qq) => ({ bdf: NIC_BDF, index: qq.index, irq: qq.irq, name: qq.name })));
       hw.startTraffic({ periodNs: 15 * US + ctx.rng.int(40 * US), jitterNs: 10 * US });
       ctx.armFaults();
-      const cpus = ctx.m.options.cpus;
-      const workers = ROLES.map((role, i) => {
-        const w: Worker = { ctx, rng: ctx.rng.fork(i + 1), priv, cpus };
-        const n = 4 + w.rng.int(5);
-        return spawn(1 + i, "explore/%d", async () => {
-          for (let k = 0; k < n; k++) {
-            await pause(w);
-            await ops[role[w.rng.int(role.length)]!]!(w);
-          }
-        });
+      await churn(ctx, {
+        lines: priv.queues.map((qq) => ({ irq: qq.irq, name: qq.name, handler: explore_nic_interrupt, dev: qq })),
+        kick: (i) => testnic_kick(priv, i),
       });
-      await join(workers);
       await ctx.disarmFaults();
       hw.stopTraffic();
       await msleep(2);
@@ -199,8 +247,47 @@ function msixChurn(ir: boolean): ExploreScenario {
   };
 }
 
+/**
+ * The IMS array device with the idxd driver (IMS needs the remapping
+ * domain, as in v6.2..v6.9): one IMS slot per work queue, seeded raises on
+ * every slot, descriptor submissions as kicks, the same three threads.
+ */
+function imsChurn(chip: idxd_ims_chip): ExploreScenario {
+  return {
+    name: `ims-churn-${chip}`,
+    description: `IMS array device, the ${chip === "idxd" ? "2022 IDXD" : "2020 RFC array"} chip on 4 slots with seeded raises and completions, three threads racing disable/enable, free/request, synchronize_irq and affinity changes`,
+    machine: () => ({ cpus: 4, pci: { devices: [{ type: "ims", bdf: IMS_BDF, polarity: chip === "rfc2020" ? "rfc2020" : "idxd", wqs: 4 }] } }),
+    devices: [IMS_BDF],
+    horizonNs: 200_000,
+    async run(ctx) {
+      const pdev = pci_get_device_by_name(IMS_BDF);
+      if (!pdev) throw new SimulatorError(`explore: no PCI device ${IMS_BDF}`);
+      const idxd = await idxd_pci_probe(pdev, { chip, wqs: 4 });
+      if (typeof idxd === "number") {
+        ctx.fail(`idxd_pci_probe() = ${idxd}`);
+        return;
+      }
+      const hw = ctx.m.pci.device<ImsDevice>(IMS_BDF);
+      ctx.watch(idxd.wqs.map((wq) => ({ bdf: IMS_BDF, index: wq.ie.int_handle, irq: wq.ie.vector, name: "idxd-portal" })));
+      const stop = slotTraffic(ctx, idxd.wqs.length, (k) => hw.raise(idxd.wqs[k]!.ie.int_handle));
+      ctx.armFaults();
+      await churn(ctx, {
+        lines: idxd.wqs.map((wq) => ({ irq: wq.ie.vector, name: "idxd-portal", handler: idxd_wq_int_handler, dev: wq })),
+        kick: (i) => void idxd_submit_desc(idxd.wqs[i]!),
+      });
+      await ctx.disarmFaults();
+      stop();
+      await msleep(2);
+      await idxd_remove(idxd);
+      await msleep(12);
+    },
+  };
+}
+
 registerScenario(msixChurn(false));
 registerScenario(msixChurn(true));
+registerScenario(imsChurn("idxd"));
+registerScenario(imsChurn("rfc2020"));
 
 /**
  * Two threads on one irq_sim line, waking at the same instants so that the

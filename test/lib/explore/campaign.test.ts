@@ -1,18 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Exploration campaigns on the shipped chips (PCI-MSIX without and with
-// interrupt remapping): every fault kind the kernel must survive, seeds
+// interrupt remapping, the two IMS chips): every fault kind the kernel must survive, seeds
 // under FIFO, seeded random and PCT schedules, and no checker may report a
 // violation. A deliberately broken setup (the IEC-skip hook) is caught, and
 // its failing seed replays to the same violations and the same trace.
 //
-// IRQLAB_EXPLORE_SEEDS sets the seeds per fault kind and chip (default 12
+// IRQLAB_EXPLORE_SEEDS sets the seeds per fault kind and chip (default 8
 // here; `npm run explore` runs 200).
 
 import { expect } from "chai";
 import { faultKinds, formatResult, runCampaign, runSeed, type CampaignSummary, type RunResult } from "../../../lib/explore/index.ts";
 
-const SEEDS = Number(process.env["IRQLAB_EXPLORE_SEEDS"] ?? 12);
-const CHIPS = ["msix-churn", "msix-churn-ir"];
+const SEEDS = Number(process.env["IRQLAB_EXPLORE_SEEDS"] ?? 8);
+/** PCI-MSIX without and with remapping; the IMS array device with the 2022 IDXD chip and the 2020 RFC chip. */
+const CHIPS = ["msix-churn", "msix-churn-ir", "ims-churn-idxd", "ims-churn-rfc2020"];
 
 function report(s: CampaignSummary): string {
   return s.failing
@@ -29,7 +30,7 @@ describe(`lib/explore campaigns on the shipped chips (${SEEDS} seeds per fault k
   after(() => {
     // `npm run explore` prints what it ran
     if (process.env["IRQLAB_EXPLORE_SEEDS"] === undefined) return;
-    const rows = summaries.map((s) => `  ${s.scenario.padEnd(14)} ${s.faults.padEnd(12)} runs ${String(s.runs).padStart(4)}  n/a ${String(s.notApplicable).padStart(4)}  faults fired ${String(s.faultsFired).padStart(5)}  trace records ${String(s.traceRecords).padStart(8)}  violations ${s.violations}`);
+    const rows = summaries.map((s) => `  ${s.scenario.padEnd(18)} ${s.faults.padEnd(12)} runs ${String(s.runs).padStart(4)}  n/a ${String(s.notApplicable).padStart(4)}  faults fired ${String(s.faultsFired).padStart(5)}  trace records ${String(s.traceRecords).padStart(8)}  violations ${s.violations}`);
     console.log(`\n${rows.join("\n")}\n  total runs ${summaries.reduce((a, s) => a + s.runs, 0)}`);
   });
   for (const chip of CHIPS) {

@@ -227,7 +227,7 @@ export async function p2(opts: { n?: number; backend?: Backend } = {}): Promise<
     row("P2", `heap per ${what} interrupt (${(n / 1e6).toFixed(2)} M)`, perIrq, "B", { max: 1024 }, "after a full GC, minus the booted machine"),
     row("P2", "alloc time, first 100k", first, "us/irq"),
     row("P2", `alloc time, last ${(chunk / 1e3).toFixed(0)}k`, last, "us/irq"),
-    row("P2", "alloc time last / first", last / first, "ratio", { max: 1.1 }),
+    row("P2", "alloc time last / first", last / first, "ratio", { max: 1.1 }, `per 100k: ${chunkUs.map((c) => c.toFixed(0)).join(" ")} us (GC included)`),
     row("P2", "free time", freeUs, "us/irq"),
     row("P2", "heap after free / before", heapAfter / heap0, "ratio", { min: 0.95, max: 1.05, text: "1 +- 0.05" }, `${(heap0 / 2 ** 20).toFixed(1)} MiB -> ${(heapAfter / 2 ** 20).toFixed(1)} MiB`),
   ];

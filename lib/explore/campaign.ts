@@ -22,7 +22,7 @@ export interface CampaignSummary {
   scenario: string;
   faults: string;
   runs: number;
-  /** Runs whose fault kind did not apply to the machine. */
+  /** Runs whose fault kind did not apply to the machine (the campaign stops at the first). */
   notApplicable: number;
   failing: RunResult[];
   violations: number;
@@ -62,7 +62,11 @@ export async function runCampaign(sc: ExploreScenario | string, faults: string |
   for (let seed = from; seed < from + opts.seeds; seed++) {
     const r = await runSeed(sc, seed, strategy(seed), faults, { digest: false, ...(opts.run ?? {}) });
     sum.runs++;
-    if (r.notApplicable) sum.notApplicable++;
+    if (r.notApplicable) {
+      // applicability depends on the scenario's machine, not on the seed
+      sum.notApplicable++;
+      break;
+    }
     sum.faultsFired += r.faultsFired;
     sum.traceRecords += r.records;
     sum.virtualNs += r.virtualNs;

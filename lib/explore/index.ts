@@ -10,6 +10,7 @@ import { runCampaign, defaultStrategy } from "./campaign.ts";
 import { exploreExhaustive } from "./exhaustive.ts";
 import "./scenarios.ts";
 import "./ims.ts";
+import "./mlx5.ts";
 
 export type { Checker, CheckEnv, Finding, Line, LevelProbe, MessageProbe, LeakProbe, DeviceMessage, Snapshot } from "./check.ts";
 export type { FaultKind, FaultPlan, FaultSpec, FaultTrigger, FaultEnv } from "./faults.ts";

@@ -4,6 +4,7 @@
 import { expect } from "chai";
 import { createMachine, type Machine } from "../../../lib/machine.ts";
 import type { TestNic } from "../../../lib/hw/devices/testnic.ts";
+import type { Mlx5Nic } from "../../../lib/hw/devices/mlx5/mlx5.ts";
 import { msleep, usleep_range } from "../../../lib/kernel/delay.ts";
 import { cpu_online, cpumask_of } from "../../../lib/kernel/cpumask.ts";
 import { K } from "../../../lib/kernel/kernel.ts";
@@ -221,6 +222,38 @@ describe("lib/explore fault plans", () => {
       expect(irqlab_ir_skip_iec_flush(false)).to.equal(false);
     });
     expect(faultKind("iec-skip-flush").bug).to.equal(true);
+  });
+
+  it("mlx5 kinds arm the mlx5-like NIC's own fault knobs, and do not apply to other devices", async () => {
+    const MLX = "0000:3b:00.0";
+    const m = await createMachine({ cpus: 2, pci: { devices: [{ type: "mlx5", bdf: MLX }] } });
+    const nic = m.pci.device<Mlx5Nic>(MLX);
+    const calls: string[] = [];
+    nic.failCommands = (f) => void calls.push(`failCommands ${JSON.stringify(f)}`);
+    nic.assertHealthSyndrome = (s, rfr) => void calls.push(`assertHealthSyndrome ${s} ${String(rfr)}`);
+    const e = new FaultEngine(
+      m,
+      {
+        faults: [
+          { kind: "mlx5-cmd", at: 0, target: MLX, params: { opcode: 0x104, delayNs: 2e6, count: 2 } },
+          { kind: "mlx5-fw-hang", at: 1000, target: MLX, params: { assertAfterNs: 5e6 } },
+          { kind: "mlx5-health", at: 2000, target: MLX, params: { syndrome: 0x8, rfr: false } },
+        ],
+      },
+      1,
+      [MLX],
+      1e6,
+    );
+    await m.run(async () => {
+      e.arm();
+      await usleep_range(5, 5);
+      await e.disarm();
+    });
+    expect(calls).to.deep.equal(['failCommands {"opcode":260,"delayNs":2000000,"count":2}', "assertHealthSyndrome 8 false"]);
+    expect(nic.fw.isHung).to.equal(true);
+    const r = await rig();
+    for (const k of ["mlx5-cmd", "mlx5-fw-hang", "mlx5-health"]) expect(faultKind(k).applicable!(r.m, [BDF]), k).to.equal(false);
+    expect(faultKind("mlx5-cmd").applicable!(m, [MLX])).to.equal(true);
   });
 
   it("generates the same plan for the same seed and different plans across seeds", async () => {

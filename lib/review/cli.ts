@@ -16,6 +16,8 @@ import { slug, writeReport } from "./report.ts";
 import { findScenario, scenarios, type Scenario } from "./scenarios.ts";
 import { shippedSubjects } from "./subjects.ts";
 import { toChromeTrace } from "./timeline.ts";
+// lib/explore plugs its PCT strategies and checkers into the registry
+import "../explore/review.ts";
 
 export interface CliIo {
   stdout(s: string): void;

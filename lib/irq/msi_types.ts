@@ -50,29 +50,52 @@ export interface msi_cookie {
   iobase: number;
 }
 
-/** struct msi_desc */
+/** struct msi_desc_data: the domain and instance cookies (IMS) */
+export interface msi_desc_data {
+  dcookie: msi_cookie;
+  icookie: msi_cookie;
+}
+
+/**
+ * struct msi_desc. In C `pci` and `data` are the two members of a union:
+ * a PCI MSI/MSI-X descriptor uses the first, an IMS descriptor the second.
+ * Each is allocated here on first use, zeroed as the kernel's kzalloc()ed
+ * descriptor would read, so a descriptor pays for the member it uses.
+ */
 export class msi_desc {
   irq = 0;
   nvec_used = 1;
   msg = new msi_msg();
   affinity: irq_affinity_desc[] | null = null;
   msi_index = 0;
-  pci: pci_msi_desc = {
-    msix_ctrl: 0,
-    msi_mask: 0,
-    msi_attrib: { is_msix: false, multiple: 0, multi_cap: 0, can_mask: false, is_64: false, is_virtual: false, default_irq: 0 },
-    mask_base: 0,
-    mask_pos: 0,
-  };
-  data: { dcookie: msi_cookie; icookie: msi_cookie } = {
-    dcookie: { value: 0n, ptr: null, iobase: 0 },
-    icookie: { value: 0n, ptr: null, iobase: 0 },
-  };
+  private _pci: pci_msi_desc | null = null;
+  private _data: msi_desc_data | null = null;
   constructor(
     readonly dev: unknown,
     nvec = 1,
   ) {
     this.nvec_used = nvec;
+  }
+  get pci(): pci_msi_desc {
+    return (this._pci ??= {
+      msix_ctrl: 0,
+      msi_mask: 0,
+      msi_attrib: { is_msix: false, multiple: 0, multi_cap: 0, can_mask: false, is_64: false, is_virtual: false, default_irq: 0 },
+      mask_base: 0,
+      mask_pos: 0,
+    });
+  }
+  set pci(p: pci_msi_desc) {
+    this._pci = p;
+  }
+  get data(): msi_desc_data {
+    return (this._data ??= {
+      dcookie: { value: 0n, ptr: null, iobase: 0 },
+      icookie: { value: 0n, ptr: null, iobase: 0 },
+    });
+  }
+  set data(d: msi_desc_data) {
+    this._data = d;
   }
 }
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// npm run bench [-- p1 p2 p3 p4] [--p2-n=N] [--p2-backend=ims|msix] [--quick]
+// npm run bench [-- p0 p1 p2 p3 p4] [--p2-n=N] [--p2-backend=ims|msix] [--quick]
 //
 // Runs each benchmark in its own Node process (with --expose-gc, so heap
 // figures come from a settled heap, and so one bench's heap and JIT state do
@@ -27,6 +27,7 @@ interface Opts {
 }
 
 const BENCHES: Bench[] = [
+  { name: "p0", file: "p0_irq_sim.ts", args: (o) => (o.quick ? ["20000", "1"] : []) },
   { name: "p1", file: "p1_delivery.ts", args: (o) => (o.quick ? ["100000", "10000", "1"] : []) },
   { name: "p2", file: "p2_scale.ts", args: (o) => [String(o.quick ? Math.min(o.p2n, 200_000) : o.p2n), o.p2backend] },
   { name: "p3", file: "p3_explore.ts", args: (o) => (o.quick ? ["500"] : []) },

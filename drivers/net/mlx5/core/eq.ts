@@ -79,6 +79,7 @@ import {
   type mlx5_irq,
   type mlx5_irq_table,
 } from "./pci_irq.ts";
+import { mlx5_ims_irq_bind_eq } from "./ims_irq.ts";
 import type { mlx5_core_cq } from "./cq.ts";
 
 export const MLX5_EQE_OWNER_INIT_VAL = 0x1;
@@ -338,7 +339,9 @@ async function create_map_eq(dev: mlx5_core_dev, eq: mlx5_eq, param: mlx5_eq_par
   const c = MLX5_ADDR_OF(create_eq_in, inb, "eq_context_entry");
   MLX5_SET(eqc, c, "log_eq_size", log_eq_size);
   MLX5_SET(eqc, c, "uar_page", dev.priv.uar!.index);
-  MLX5_SET(eqc, c, "intr", vecidx);
+  // irqlab: an EQ on an IMS interrupt is created on the control vector and
+  // bound to its IMS entry below, before anything arms it
+  MLX5_SET(eqc, c, "intr", eq.irq.ims ? 0 : vecidx);
   MLX5_SET(eqc, c, "log_page_size", 12 - MLX5_ADAPTER_PAGE_SHIFT);
   const out = new Uint8Array(create_eq_out.bytes);
   const err = await mlx5_cmd_exec(dev, inb, inlen, out, out.length);
@@ -348,6 +351,14 @@ async function create_map_eq(dev: mlx5_core_dev, eq: mlx5_eq, param: mlx5_eq_par
   }
   eq.vecidx = vecidx;
   eq.eqn = MLX5_GET(create_eq_out, out, "eq_number");
+  if (eq.irq.ims) {
+    const berr = await mlx5_ims_irq_bind_eq(dev, eq.eqn, vecidx);
+    if (berr) {
+      await mlx5_cmd_destroy_eq(dev, eq.eqn);
+      mlx5_frag_buf_free(dev, eq);
+      return berr;
+    }
+  }
   eq.irqn = mlx5_irq_get_irq(eq.irq);
   eq.dev = dev;
   eq.doorbell = dev.priv.uar!.map + MLX5_EQ_DOORBEL_OFFSET;

@@ -26,6 +26,7 @@ import { pci_msix_can_alloc_dyn } from "../../../pci/msi/irqdomain.ts";
 import { pci_alloc_irq_vectors, pci_free_irq_vectors, pci_irq_vector, pci_msix_alloc_irq_at, pci_msix_free_irq, pci_msix_vec_count, PCI_IRQ_MSIX } from "../../../pci/msi/msi.ts";
 import { pci_name } from "../../../pci/pci.ts";
 import { mlx5_core_err, type mlx5_core_dev } from "./driver.ts";
+import { mlx5_ims_irq_active, mlx5_ims_irq_alloc, mlx5_ims_irq_free, mlx5_ims_irq_table_create, mlx5_ims_irq_table_destroy } from "./ims_irq.ts";
 import { atomic_notifier_call_chain, atomic_notifier_chain_register, atomic_notifier_chain_unregister, atomic_notifier_head, type notifier_block } from "./klib.ts";
 import { MLX5_GET, cmd_hca_cap } from "./mlx5_ifc.ts";
 
@@ -56,6 +57,8 @@ export class mlx5_irq {
   refcount = 0;
   map: msi_map = { index: 0, virq: 0 };
   pool_index = 0;
+  /** irqlab: the interrupt comes from the IMS domain (ims_irq.ts), map.index is the IMS entry */
+  ims = false;
 }
 
 /** struct mlx5_irq_table */
@@ -71,7 +74,8 @@ async function mlx5_system_free_irq(irq: mlx5_irq): Promise<void> {
   // free_irq requires that affinity_hint and rmap will be cleared before calling it
   irq_update_affinity_hint(irq.map.virq, null);
   await free_irq(irq.map.virq, irq.nh);
-  if (irq.map.index && pci_msix_can_alloc_dyn(pool.dev.pdev)) await pci_msix_free_irq(pool.dev.pdev, irq.map);
+  if (irq.ims) await mlx5_ims_irq_free(pool.dev, irq.map);
+  else if (irq.map.index && pci_msix_can_alloc_dyn(pool.dev.pdev)) await pci_msix_free_irq(pool.dev.pdev, irq.map);
 }
 
 // pci_irq.c: irq_release()
@@ -126,8 +130,13 @@ function irq_set_name(pool: mlx5_irq_pool, vecidx: number): string {
  * The interrupt behind pool index `i` (the index-0 / dynamic MSI-X choice
  * of mlx5_irq_alloc()). irqlab: the one place an IMS-backed pool changes.
  */
-async function mlx5_irq_alloc_map(pool: mlx5_irq_pool, i: number, af_desc: irq_affinity_desc | null): Promise<msi_map> {
+async function mlx5_irq_alloc_map(pool: mlx5_irq_pool, i: number, af_desc: irq_affinity_desc | null, irq: mlx5_irq): Promise<msi_map> {
   const pdev = pool.dev.pdev;
+  // irqlab: completion vectors from the IMS domain when the function asked for it
+  if (i && mlx5_ims_irq_active(pool.dev)) {
+    irq.ims = true;
+    return mlx5_ims_irq_alloc(pool.dev, af_desc);
+  }
   // The vector at index 0 is always statically allocated. If dynamic irq is
   // not supported all vectors are statically allocated. In both cases just
   // get the irq number and set the index.
@@ -139,14 +148,15 @@ async function mlx5_irq_alloc_map(pool: mlx5_irq_pool, i: number, af_desc: irq_a
 export async function mlx5_irq_alloc(pool: mlx5_irq_pool, i: number, af_desc: irq_affinity_desc | null): Promise<mlx5_irq | number> {
   const dev = pool.dev;
   const irq = new mlx5_irq();
-  irq.map = await mlx5_irq_alloc_map(pool, i, af_desc);
+  irq.map = await mlx5_irq_alloc_map(pool, i, af_desc, irq);
   if (irq.map.virq <= 0) return irq.map.virq < 0 ? irq.map.virq : irq.map.index < 0 ? irq.map.index : -EINVAL;
   const name = irq_set_name(pool, i);
   irq.name = vsprintf(MLX5_IRQ_NAME_FORMAT_STR, [name, pci_name(dev.pdev)]);
   const err = await request_irq(irq.map.virq, irq_int_handler, 0, irq.name, irq.nh);
   if (err) {
     mlx5_core_err(dev, ["mlx5_irq_alloc", 297], "Failed to request irq. err = %d\n", err);
-    if (i && pci_msix_can_alloc_dyn(dev.pdev)) await pci_msix_free_irq(dev.pdev, irq.map);
+    if (irq.ims) await mlx5_ims_irq_free(dev, irq.map);
+    else if (i && pci_msix_can_alloc_dyn(dev.pdev)) await pci_msix_free_irq(dev.pdev, irq.map);
     return err;
   }
   if (af_desc) {
@@ -314,6 +324,13 @@ export async function mlx5_irq_table_create(dev: mlx5_core_dev): Promise<number>
     pcif_vec = Math.min(n, pcif_vec);
     total_vec = Math.min(n, total_vec);
   }
+  // irqlab: with IMS the completion vectors are limited by the device's EQs only
+  const ims_comp = await mlx5_ims_irq_table_create(dev);
+  if (ims_comp < 0) {
+    await pci_free_irq_vectors(dev.pdev);
+    return ims_comp;
+  }
+  if (ims_comp > 0) pcif_vec = total_vec = Math.min(ims_comp + 1, num_eqs);
   const err = irq_pools_init(dev, total_vec - pcif_vec, pcif_vec);
   if (err) await pci_free_irq_vectors(dev.pdev);
   return err;
@@ -323,6 +340,7 @@ export async function mlx5_irq_table_create(dev: mlx5_core_dev): Promise<number>
 export async function mlx5_irq_table_destroy(dev: mlx5_core_dev): Promise<void> {
   const table = dev.priv.irq_table!;
   if (table.pcif_pool) await irq_pool_free(table.pcif_pool);
+  await mlx5_ims_irq_table_destroy(dev);
   await pci_free_irq_vectors(dev.pdev);
 }
 
@@ -330,6 +348,7 @@ export async function mlx5_irq_table_destroy(dev: mlx5_core_dev): Promise<void> 
 export async function mlx5_irq_table_free_irqs(dev: mlx5_core_dev): Promise<void> {
   const table = dev.priv.irq_table!;
   if (table.pcif_pool) for (const irq of table.pcif_pool.irqs.values()) await mlx5_system_free_irq(irq);
+  await mlx5_ims_irq_table_destroy(dev);
   await pci_free_irq_vectors(dev.pdev);
 }
 

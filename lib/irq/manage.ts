@@ -871,7 +871,7 @@ async function __free_irq(desc: irq_desc, dev_id: unknown): Promise<irqaction | 
   // Make sure it's not being used on another CPU and if the chip supports
   // it also make sure that there is no (not yet serviced) interrupt in
   // flight at the hardware level.
-  __synchronize_hardirq(desc, true);
+  if (!irqlab_skip_free_synchronize) __synchronize_hardirq(desc, true);
   // The action has already been removed above, but the thread writes its
   // oneshot mask bit when it completes. Though request_mutex is held across
   // this which prevents __setup_irq() from handing out the same bit to a
@@ -897,6 +897,19 @@ async function __free_irq(desc: irq_desc, dev_id: unknown): Promise<irqaction | 
   mutex_unlock(desc.request_mutex);
   irq_chip_pm_put(desc.irq_data);
   return action;
+}
+
+let irqlab_skip_free_synchronize = false;
+
+/**
+ * irqlab test hook (test/mutants): make __free_irq() skip its
+ * __synchronize_hardirq(), the bug of a free_irq() that returns while the
+ * handler still runs on another CPU. Returns the previous setting.
+ */
+export function irqlab_free_irq_skip_synchronize(skip: boolean): boolean {
+  const old = irqlab_skip_free_synchronize;
+  irqlab_skip_free_synchronize = skip;
+  return old;
 }
 
 // kernel/irq/manage.c: free_irq() (B10): returns the devname passed at request

@@ -12,7 +12,7 @@ import { site_of } from "../kernel/stacktrace.ts";
 import { K } from "../kernel/kernel.ts";
 import { EINVAL, ENOSYS } from "../kernel/errno.ts";
 import { WARN, WARN_ON, WARN_ON_ONCE } from "../kernel/bug.ts";
-import { cpumask, cpumask_copy, cpumask_and, cpumask_empty, cpu_online_mask } from "../kernel/cpumask.ts";
+import { cpumask, cpumask_copy, cpumask_and, cpumask_empty, cpumask_set_cpu, cpumask_clear_cpu, cpu_online_mask } from "../kernel/cpumask.ts";
 import { raw_spin_lock_irqsave, raw_spin_unlock_irqrestore } from "../kernel/spinlock.ts";
 import {
   irq_data,
@@ -236,7 +236,7 @@ export function irq_percpu_enable(desc: irq_desc, cpu: number): void {
   const d = desc.irq_data;
   if (d.chip.irq_enable) d.chip.irq_enable(d);
   else d.chip.irq_unmask!(d);
-  if (desc.percpu_enabled) desc.percpu_enabled.bits[cpu >>> 5]! |= 1 << (cpu & 31);
+  if (desc.percpu_enabled) cpumask_set_cpu(cpu, desc.percpu_enabled);
 }
 
 // kernel/irq/chip.c: irq_percpu_disable()
@@ -244,7 +244,7 @@ export function irq_percpu_disable(desc: irq_desc, cpu: number): void {
   const d = desc.irq_data;
   if (d.chip.irq_disable) d.chip.irq_disable(d);
   else d.chip.irq_mask!(d);
-  if (desc.percpu_enabled) desc.percpu_enabled.bits[cpu >>> 5]! &= ~(1 << (cpu & 31));
+  if (desc.percpu_enabled) cpumask_clear_cpu(cpu, desc.percpu_enabled);
 }
 
 // kernel/irq/chip.c: irq_state_clr_started()/set_started()

@@ -10,17 +10,33 @@ import { EINVAL, EOVERFLOW } from "./errno.ts";
 
 export class cpumask implements Bitmap {
   /**
-   * 32-bit words of the mask, least significant CPU first, held as int32
-   * (what JavaScript's bit operators produce). A plain array, not a
-   * Uint32Array: a typed array costs about 200 bytes of heap per mask, and
-   * every interrupt descriptor carries masks.
+   * The mask's 32-bit words, least significant CPU first, held as int32
+   * (what JavaScript's bit operators produce). CPUs 0-31 are in `w0`, a
+   * field of the object; only a mask of more than 32 CPUs carries an array
+   * for the words above it. Every interrupt descriptor holds two masks
+   * (affinity, effective affinity), and an array of one word would cost
+   * twice the mask itself (P2, docs/performance.md).
    */
-  readonly bits: number[];
+  w0 = 0;
+  /** Words 1.. (CPUs 32 and up); null on a machine of up to 32 CPUs. */
+  readonly hi: number[] | null;
   constructor(readonly nbits: number = nr_cpu_ids()) {
-    this.bits = new Array<number>(Math.max(1, Math.ceil(nbits / 32))).fill(0);
+    this.hi = nbits > 32 ? new Array<number>(Math.ceil(nbits / 32) - 1).fill(0) : null;
+  }
+  /** Number of 32-bit words. */
+  get nwords(): number {
+    return this.hi ? this.hi.length + 1 : 1;
+  }
+  /** Word `i` (0 beyond the mask). */
+  word(i: number): number {
+    return i === 0 ? this.w0 : (this.hi?.[i - 1] ?? 0);
+  }
+  setWord(i: number, v: number): void {
+    if (i === 0) this.w0 = v;
+    else if (this.hi && i <= this.hi.length) this.hi[i - 1] = v;
   }
   test(cpu: number): boolean {
-    return cpu >= 0 && cpu < this.nbits && (this.bits[cpu >>> 5]! & (1 << (cpu & 31))) !== 0;
+    return cpu >= 0 && cpu < this.nbits && (this.word(cpu >>> 5) & (1 << (cpu & 31))) !== 0;
   }
   /** "0-3,8", for diagnostics. */
   toString(): string {
@@ -40,51 +56,61 @@ export function zalloc_cpumask_var(): cpumask {
 export const alloc_cpumask_var = zalloc_cpumask_var;
 
 export function cpumask_set_cpu(cpu: number, m: cpumask): void {
-  if (cpu >= 0 && cpu < m.nbits) m.bits[cpu >>> 5]! |= 1 << (cpu & 31);
+  if (cpu >= 0 && cpu < m.nbits) m.setWord(cpu >>> 5, m.word(cpu >>> 5) | (1 << (cpu & 31)));
 }
 export function cpumask_clear_cpu(cpu: number, m: cpumask): void {
-  if (cpu >= 0 && cpu < m.nbits) m.bits[cpu >>> 5]! &= ~(1 << (cpu & 31));
+  if (cpu >= 0 && cpu < m.nbits) m.setWord(cpu >>> 5, m.word(cpu >>> 5) & ~(1 << (cpu & 31)));
 }
 export function cpumask_test_cpu(cpu: number, m: cpumask): boolean {
   return m.test(cpu);
 }
 export function cpumask_clear(m: cpumask): void {
-  m.bits.fill(0);
+  m.w0 = 0;
+  m.hi?.fill(0);
 }
 export function cpumask_setall(m: cpumask): void {
   for (let i = 0; i < m.nbits; i++) cpumask_set_cpu(i, m);
 }
 export function cpumask_copy(dst: cpumask, src: cpumask): void {
-  const n = Math.min(dst.bits.length, src.bits.length);
-  for (let i = 0; i < n; i++) dst.bits[i] = src.bits[i]!;
+  const n = Math.min(dst.nwords, src.nwords);
+  for (let i = 0; i < n; i++) dst.setWord(i, src.word(i));
 }
 /** Returns true if the result is non-empty. */
 export function cpumask_and(dst: cpumask, a: cpumask, b: cpumask): boolean {
   let any = 0;
-  for (let i = 0; i < dst.bits.length; i++) any |= dst.bits[i] = (a.bits[i] ?? 0) & (b.bits[i] ?? 0);
+  for (let i = 0; i < dst.nwords; i++) {
+    const w = a.word(i) & b.word(i);
+    dst.setWord(i, w);
+    any |= w;
+  }
   return any !== 0;
 }
 export function cpumask_or(dst: cpumask, a: cpumask, b: cpumask): void {
-  for (let i = 0; i < dst.bits.length; i++) dst.bits[i] = (a.bits[i] ?? 0) | (b.bits[i] ?? 0);
+  for (let i = 0; i < dst.nwords; i++) dst.setWord(i, a.word(i) | b.word(i));
 }
 export function cpumask_andnot(dst: cpumask, a: cpumask, b: cpumask): boolean {
   let any = 0;
-  for (let i = 0; i < dst.bits.length; i++) any |= dst.bits[i] = (a.bits[i] ?? 0) & ~(b.bits[i] ?? 0);
+  for (let i = 0; i < dst.nwords; i++) {
+    const w = a.word(i) & ~b.word(i);
+    dst.setWord(i, w);
+    any |= w;
+  }
   return any !== 0;
 }
 export function cpumask_empty(m: cpumask): boolean {
-  return m.bits.every((w) => w === 0);
+  for (let i = 0; i < m.nwords; i++) if (m.word(i) !== 0) return false;
+  return true;
 }
 export function cpumask_equal(a: cpumask, b: cpumask): boolean {
-  for (let i = 0; i < Math.max(a.bits.length, b.bits.length); i++) if ((a.bits[i] ?? 0) !== (b.bits[i] ?? 0)) return false;
+  for (let i = 0; i < Math.max(a.nwords, b.nwords); i++) if (a.word(i) !== b.word(i)) return false;
   return true;
 }
 export function cpumask_intersects(a: cpumask, b: cpumask): boolean {
-  for (let i = 0; i < a.bits.length; i++) if ((a.bits[i]! & (b.bits[i] ?? 0)) !== 0) return true;
+  for (let i = 0; i < a.nwords; i++) if ((a.word(i) & b.word(i)) !== 0) return true;
   return false;
 }
 export function cpumask_subset(a: cpumask, b: cpumask): boolean {
-  for (let i = 0; i < a.bits.length; i++) if ((a.bits[i]! & ~(b.bits[i] ?? 0)) !== 0) return false;
+  for (let i = 0; i < a.nwords; i++) if ((a.word(i) & ~b.word(i)) !== 0) return false;
   return true;
 }
 export function cpumask_weight(m: cpumask): number {

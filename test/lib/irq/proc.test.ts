@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import { createMachine, type Machine } from "../../../lib/machine.ts";
 import { seq_printf, type seq_file } from "../../../lib/kernel/seq_file.ts";
-import { cpumask_of, set_cpu_online } from "../../../lib/kernel/cpumask.ts";
+import { cpumask_clear, cpumask_of, cpumask_set_cpu, set_cpu_online } from "../../../lib/kernel/cpumask.ts";
 import { irq_alloc_descs, irq_to_desc } from "../../../lib/irq/irqdesc.ts";
 import { handle_edge_irq, handle_simple_irq } from "../../../lib/irq/flow.ts";
 import { irq_set_chip_and_handler_name, irq_set_chained_handler_and_data } from "../../../lib/irq/chip.ts";
@@ -256,7 +256,7 @@ describe("lib/irq/proc /proc/irq", () => {
         await request_irq(v, () => IRQ_HANDLED, 0, "w", 1);
         irq_set_affinity(v, (() => {
           const c = cpumask_of(0);
-          for (const i of [1, 2, 3]) c.bits[0]! |= 1 << i;
+          for (const i of [1, 2, 3]) cpumask_set_cpu(i, c);
           return c;
         })());
       });
@@ -264,7 +264,8 @@ describe("lib/irq/proc /proc/irq", () => {
       if (cpus === 4) {
         await m.run(() => {
           const desc = irq_to_desc(v)!;
-          desc.pending_mask.bits[0] = 0b100;
+          cpumask_clear(desc.pending_mask);
+          cpumask_set_cpu(2, desc.pending_mask);
           desc.irq_common_data.state_use_accessors |= IRQD_SETAFFINITY_PENDING;
         });
         expect([m.procIrq(v, "smp_affinity"), m.procIrq(v, "smp_affinity_list")]).to.deep.equal(["4\n", "2\n"]);

@@ -35,7 +35,7 @@
 import { cpu_online } from "../lib/kernel/cpumask.ts";
 import { mutex, mutex_lock, mutex_unlock } from "../lib/kernel/mutex.ts";
 import { raw_spinlock_t, raw_spin_lock_irqsave, raw_spin_unlock_irqrestore } from "../lib/kernel/spinlock.ts";
-import { INIT_WORK, queue_work, system_wq, type work_struct } from "../lib/kernel/workqueue.ts";
+import { INIT_WORK, queue_work, system_unbound_wq, type work_struct } from "../lib/kernel/workqueue.ts";
 import { IRQCHIP_ONESHOT_SAFE, irq_data_get_msi_desc, type irq_chip, type irq_data } from "../lib/irq/irq.ts";
 import { irq_get_msi_desc } from "../lib/irq/chip.ts";
 import { irq_inject_interrupt } from "../lib/irq/resend.ts";
@@ -84,6 +84,8 @@ export class mlx5_ims_slot {
   readonly shadow: mlx5_ims_hw_entry = { addr_lo: 0, addr_hi: 0, data: 0, ctrl: MLX5_IMS_CTRL_MASKED };
   /** The entry as the last successful SET_IMS_ENTRY left it on the device, or null. */
   device: mlx5_ims_hw_entry | null = null;
+  /** mlx5_ims_chip_data.generation of the last successful push. */
+  pushed_gen = -1;
   /** A CPU the device may still be sending to although it went offline before the push. */
   stale_cpu = -1;
   virq = 0;
@@ -118,6 +120,8 @@ export class mlx5_ims_chip_data {
   readonly async_dirty = new Set<number>();
   readonly async_work: work_struct;
   readonly stats: mlx5_ims_chip_stats = { commands: 0, async_commands: 0, errors: 0, retriggers: 0 };
+  /** Bumped each time the device lost its store (a reset): pushes before it are void. */
+  generation = 0;
   constructor(readonly ops: mlx5_ims_chip_ops) {
     this.async_work = INIT_WORK(() => mlx5_ims_async_work(this));
   }
@@ -162,6 +166,7 @@ export async function mlx5_ims_push(ims: mlx5_ims_chip_data, s: mlx5_ims_slot, i
     return err;
   }
   s.device = e;
+  s.pushed_gen = ims.generation;
   return 0;
 }
 
@@ -221,7 +226,8 @@ export function mlx5_ims_queue_async(ims: mlx5_ims_chip_data, s: mlx5_ims_slot, 
   // its CPU is the one going down, remember it (see mlx5_ims_async_work()).
   if (old.addr_lo && msg_dest(old) !== msg_dest(s.shadow) && !cpu_online(msg_dest(old))) s.stale_cpu = msg_dest(old);
   ims.async_dirty.add(s.index);
-  queue_work(system_wq(), ims.async_work);
+  // unbound: the CPU this runs on may be the one going down (fixup_irqs())
+  queue_work(system_unbound_wq(), ims.async_work);
 }
 
 // irqlab: mlx5_ims_write_msi_msg(); desc->lock held, interrupts off
@@ -286,19 +292,32 @@ export async function mlx5_ims_async_work(ims: mlx5_ims_chip_data): Promise<void
 }
 
 /**
- * irqlab: push every live entry again (after the device lost its store: a
- * reset and recovery). Task context, may sleep. Returns the first error.
+ * irqlab: the device lost its store (a reset): what it was told is void.
+ * Any context; the entries are pushed again by mlx5_ims_restore().
+ */
+export function mlx5_ims_store_lost(ims: mlx5_ims_chip_data): void {
+  ims.generation++;
+  for (const s of ims.slots.values()) s.device = null;
+}
+
+/**
+ * irqlab: after a reset and reload, push every live entry the device has not
+ * been told since it lost its store. Task context, may sleep. Entries of
+ * interrupts requested since the reload are current already. Returns the
+ * number of entries pushed, or the first error.
  */
 export async function mlx5_ims_restore(ims: mlx5_ims_chip_data): Promise<number> {
   let ret = 0;
+  let pushed = 0;
   await mutex_lock(ims.bus_lock);
   for (const s of ims.slots.values()) {
-    s.device = null;
+    if (s.pushed_gen === ims.generation && !mlx5_ims_slot_dirty(s)) continue;
     const err = await mlx5_ims_push(ims, s, false);
     if (err && !ret) ret = err;
+    if (!err) pushed++;
   }
   mutex_unlock(ims.bus_lock);
-  return ret;
+  return ret || pushed;
 }
 
 // irqlab: mlx5_ims_prepare_desc(); descriptor lock held. The entry starts

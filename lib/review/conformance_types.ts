@@ -29,9 +29,13 @@ export type ChipFactory = () => Promise<ChipRig>;
 export interface ConformanceOptions {
   /**
    * When irq_mask() takes effect: "sync" (default, on return, as genirq
-   * assumes under desc->lock) or { deferredNs } (within that much virtual time).
+   * assumes under desc->lock), { deferredNs } (within that much virtual time),
+   * or "lazy": irq_mask()/irq_unmask() only record the state and reach the
+   * device at the next irq_bus_sync_unlock() (a slow-bus or queue-backed
+   * chip relying on genirq's lazy disable); the checks that mask under
+   * desc->lock alone do not apply.
    */
-  mask?: "sync" | { deferredNs: number };
+  mask?: "sync" | { deferredNs: number } | "lazy";
   /** The chip routes interrupts by affinity (default true); false drops the affinity checks. */
   affinity?: boolean;
   /** The chip composes MSI messages the device stores (default true): compare them with rig.message(k). */

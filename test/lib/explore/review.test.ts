@@ -25,7 +25,7 @@ describe("lib/explore in the CLI's explore registry", () => {
   });
 
   it("infers the device lines from the MSI descriptors of a finished run", async () => {
-    const run = await findScenario("default")!.run({ seed: 1 });
+    const run = await findScenario("testnic-basic")!.run({ seed: 1 });
     const lines = linesFromMsiDescs(run.m);
     expect(lines.map((l) => l.irq)).to.deep.equal(run.irqs);
     expect(lines.map((l) => l.name)).to.deep.equal(["testnic-q0", "testnic-q1"]);

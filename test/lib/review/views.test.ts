@@ -36,7 +36,7 @@ async function scenario(name: string): Promise<ScenarioRun> {
   return r;
 }
 
-for (const name of ["default", "testnic-noir", "irq_sim"]) {
+for (const name of ["default", "testnic-basic", "testnic-noir", "irq_sim"]) {
   describe(`lib/review golden views: scenario ${name}`, () => {
     it("/proc/interrupts", async () => golden(name, "proc_interrupts.txt", (await scenario(name)).m.procInterrupts()));
 
@@ -141,7 +141,7 @@ describe("lib/review /proc/interrupts against Linux 6.12 (docs/oracle/baseline.t
 
   it("prints MSI-X rows as IR-PCI-MSIX-<bdf>, the entry index and the flow name, one space closer than 6.12", async () => {
     const theirs = base.find((l) => / IR-PCI-MSIX-0000:00:02\.0 +0-edge +nvme0q0$/.test(l))!;
-    const ours = (await scenario("default")).m.procInterrupts().split("\n").find((l) => / testnic-q0$/.test(l))!;
+    const ours = (await scenario("testnic-basic")).m.procInterrupts().split("\n").find((l) => / testnic-q0$/.test(l))!;
     const tail = (l: string): string => l.replace(/^ *\d+:( +\d+){4}/, "");
     // 6.12 prints "%10u " per CPU then " %8s" (two spaces before the chip);
     // v6.13+ (6.18) prints " %10u" per CPU, one ' ', then "%8s"

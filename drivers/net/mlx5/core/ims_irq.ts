@@ -26,7 +26,7 @@ import { ENODEV } from "../../../../lib/kernel/errno.ts";
 import { cancel_work_sync } from "../../../../lib/kernel/workqueue.ts";
 import type { irq_affinity_desc } from "../../../../lib/irq/interrupt.ts";
 import { msi_remove_device_irq_domain, MSI_SECONDARY_DOMAIN, type msi_domain_template, type msi_map } from "../../../../lib/irq/msi.ts";
-import { mlx5_ims_chip_data, mlx5_ims_restore, mlx5_ims_template, type mlx5_ims_chip_ops } from "../../../../irqchip/irq-mlx5-ims.ts";
+import { mlx5_ims_chip_data, mlx5_ims_restore, mlx5_ims_store_lost, mlx5_ims_template, type mlx5_ims_chip_ops } from "../../../../irqchip/irq-mlx5-ims.ts";
 import { pci_create_ims_domain } from "../../../pci/msi/irqdomain.ts";
 import { pci_ims_alloc_irq, pci_ims_free_irq } from "../../../pci/msi/msi.ts";
 import type { pci_dev } from "../../../pci/pci.ts";
@@ -50,6 +50,10 @@ export class mlx5_ims_irq_table {
   recovery_registered = false;
   /** Interrupts allocated from the IMS domain now. */
   readonly maps = new Map<number, msi_map>();
+  /** EQ number -> the chip's store generation when it was bound to its IMS entry. */
+  readonly bound = new Map<number, number>();
+  /** What the last recovery restored. */
+  readonly restored = { entries: 0, bindings: 0 };
   constructor(
     readonly chip: mlx5_ims_chip_data,
     readonly comp_vectors: number,
@@ -129,6 +133,9 @@ export async function mlx5_ims_irq_table_destroy(dev: mlx5_core_dev): Promise<vo
   if (!t?.active) return;
   t.active = false;
   await cancel_work_sync(t.chip.async_work);
+  // mlx5_unload(): the device forgets the store and every binding with the reset or teardown that follows
+  mlx5_ims_store_lost(t.chip);
+  t.bound.clear();
   await msi_remove_device_irq_domain(dev.pdev, MSI_SECONDARY_DOMAIN);
 }
 
@@ -150,26 +157,34 @@ export async function mlx5_ims_irq_free(dev: mlx5_core_dev, map: msi_map): Promi
 /** From create_map_eq(): route EQ `eqn` through IMS entry `index`; the EQ is not armed yet. */
 export async function mlx5_ims_irq_bind_eq(dev: mlx5_core_dev, eqn: number, index: number): Promise<number> {
   const err = await mlx5_eq_bind_ims(dev, eqn, index);
+  const t = tables.get(dev);
+  if (!err && t) t.bound.set(eqn, t.chip.generation);
   if (err) mlx5_core_err(dev, ["mlx5_ims_irq_bind_eq", 0], "failed to bind EQ 0x%x to IMS entry %d, err(%d)\n", eqn, index, err);
   return err;
 }
 
 /**
  * The recovery notifier: the device was reset and reloaded (the devlink lock
- * held, the interfaces attached again). Every live entry is pushed again from
- * the chip's shadow, which is the truth (the driver's replay in
- * mlx5_ims_load() also replays entries freed since), and every EQ on an IMS
- * interrupt is bound again; mlx5_eq_table_poll_all() follows.
+ * held, the interfaces attached again). Every live entry the device has not
+ * been told since it lost its store is pushed again from the chip's shadow
+ * (the truth: the driver's replay in mlx5_ims_load() also replays entries
+ * freed since), and every EQ on an IMS interrupt not bound since is bound
+ * again; mlx5_eq_table_poll_all() follows. With mlx5_core's reload, which
+ * frees and requests every completion interrupt and recreates every EQ, both
+ * lists are empty: request_irq() pushed each entry and create_map_eq() bound
+ * each EQ; what survives a reload is restored here.
  */
 export async function mlx5_ims_irq_recover(dev: mlx5_core_dev): Promise<void> {
   const t = tables.get(dev);
   if (!t?.active) return;
-  const err = await mlx5_ims_restore(t.chip);
-  if (err) mlx5_core_err(dev, ["mlx5_ims_irq_recover", 0], "failed to restore IMS entries, err(%d)\n", err);
+  const n = await mlx5_ims_restore(t.chip);
+  if (n < 0) mlx5_core_err(dev, ["mlx5_ims_irq_recover", 0], "failed to restore IMS entries, err(%d)\n", n);
+  else t.restored.entries += n;
   const table = dev.priv.eq_table;
   if (!table) return;
   for (const eq of table.comp_eqs.values()) {
     const irq = eq.core.irq;
-    if (irq?.ims) await mlx5_ims_irq_bind_eq(dev, eq.core.eqn, irq.map.index);
+    if (!irq?.ims || t.bound.get(eq.core.eqn) === t.chip.generation) continue;
+    if (!(await mlx5_ims_irq_bind_eq(dev, eq.core.eqn, irq.map.index))) t.restored.bindings++;
   }
 }

@@ -25,6 +25,7 @@ import { irqd_clr_activated, irqd_is_activated, irqd_set_activated, type seq_fil
 import { irq_alloc_descs } from "./irqdesc.ts";
 import type { msi_parent_ops } from "./msi_types.ts";
 import { trace_domain_op } from "./trace.ts";
+import { RevmapTree } from "./irqdomain_revmap.ts";
 import { irq_domain_associate_many_g } from "./irqdomain_map.ts";
 
 // lockdep's "at:" (the _RET_IP_) of the locks the functions below take
@@ -109,7 +110,7 @@ export class irq_domain {
   hwirq_max = 0;
   revmap_size = 0;
   /** Radix tree part of the reverse map: hwirq -> irq_data of this domain's level. */
-  readonly revmap_tree = new Map<number, irq_data>();
+  readonly revmap_tree = new RevmapTree<irq_data>();
   /** Linear part of the reverse map. */
   revmap: (irq_data | null)[] = [];
   fwnode: fwnode_handle | null = null;

@@ -122,6 +122,12 @@ registerLevelProbe({
   },
 });
 
+/** The interrupt's vector level is parked on MANAGED_IRQ_SHUTDOWN_VECTOR: its irq_cfg, which the IRTE is composed from, names it. */
+function parkedOnShutdownVector(desc: irq_desc): boolean {
+  for (let d: irq_data | null = desc.irq_data; d; d = d.parent_data) if (irq_chip_orig(d.chip) === lapic_controller) return irqd_cfg(d)?.vector === MANAGED_IRQ_SHUTDOWN_VECTOR;
+  return false;
+}
+
 function slotName(slot: vector_irq_entry | undefined): string {
   if (slot instanceof irq_desc) return `irq ${slot.irq_data.irq}`;
   if (slot === null || slot === undefined) return "VECTOR_UNUSED";
@@ -199,6 +205,8 @@ registerChecker({
     const live = (where: string, index: number, vector: number, destId: number): void => {
       const dest = (destId >>> 8) & 0xff;
       const owner = owners.get(index);
+      // reservation and managed shutdown park an interrupt, and its IRTE, on this vector
+      if (vector === MANAGED_IRQ_SHUTDOWN_VECTOR && owner && parkedOnShutdownVector(owner)) return;
       const slot = dest < env.m.options.cpus ? vector_irq(dest)[vector] : undefined;
       if (!(slot instanceof irq_desc)) {
         out.push({ key: `${where} ${index} dead`, message: `${where} IRTE ${index} targets vector ${hex(vector)} on CPU${dest}, which is ${slotName(slot)}${owner ? ` (owner irq ${owner.irq_data.irq})` : " (no owner)"}` });

@@ -189,7 +189,9 @@ export async function caught(mut: Mutant, seed?: number): Promise<{ caught: bool
 
 /** Two tests per mutant: the mutated run fails the named check, the shipped code passes it. */
 export function describeMutants(title: string, mutants: readonly Mutant[]): void {
-  describe(title, () => {
+  describe(title, function () {
+    // the reset scenario runs about 3 s of virtual time through the mlx5 recovery
+    this.timeout(20_000);
     for (const mut of mutants) {
       const c = mut.catch;
       if (c.how === "conformance") {

@@ -5,12 +5,11 @@
 // same run on the shipped code is clean; pin a seed whose mutated run hits
 // the mutant's checker and whose clean run has no violation.
 
-import { exploredMutants } from "./explored.ts";
 import { runExploreCatch, type ExploreCatch, type Mutant } from "./harness.ts";
 import { all } from "./all.ts";
 
 const [name, first = "1", count = "20", template] = process.argv.slice(2);
-const mut = all.find((m: Mutant) => m.name === name) ?? exploredMutants.find((m) => m.name.includes(name ?? ""));
+const mut = all.find((m: Mutant) => m.name === name) ?? all.find((m) => m.catch.how === "explore" && m.name.includes(name ?? ""));
 if (!mut || mut.catch.how !== "explore") {
   console.error(`no exploration mutant "${name}"; known: ${all.filter((m) => m.catch.how === "explore").map((m) => m.name).join(", ")}`);
   process.exit(2);

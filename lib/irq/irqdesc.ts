@@ -35,11 +35,39 @@ import { SparseIrqBitmap } from "./irqdesc_bitmap.ts";
 export type irq_flow_handler_t = (desc: irq_desc) => Frame | void;
 
 /**
+ * The members of struct irq_desc that most descriptors leave at zero for
+ * their whole life (wakeup and suspend depths, the spurious-interrupt
+ * counters, the per-CPU masks, the affinity hint and notifier, the oneshot
+ * thread mask, the parent irq of a resend, the module owner). irq_desc
+ * reads them through getters that answer zero while this object does not
+ * exist, and creates it on the first write of anything else (P2: a
+ * million descriptors, docs/performance.md).
+ */
+class irq_desc_rare {
+  wake_depth = 0;
+  last_unhandled = 0;
+  irqs_unhandled = 0;
+  threads_handled = 0;
+  threads_handled_last = 0;
+  percpu_enabled: cpumask | null = null;
+  percpu_affinity: cpumask | null = null;
+  affinity_hint: cpumask | null = null;
+  affinity_notify: irq_affinity_notify | null = null;
+  threads_oneshot = 0n;
+  no_suspend_depth = 0;
+  cond_suspend_depth = 0;
+  force_resume_depth = 0;
+  parent_irq = 0;
+  owner: unknown = null;
+}
+
+/**
  * struct irq_desc. The members most descriptors never use (the request
  * mutex and the thread wait queue, used once an action is requested; the
  * pending affinity mask; the per-CPU counts before the first interrupt) are
  * allocated on first use: a JavaScript object per embedded C struct costs a
- * few hundred bytes, and a machine may hold a million descriptors.
+ * few hundred bytes, and a machine may hold a million descriptors. The
+ * members that stay zero on most descriptors live in irq_desc_rare.
  */
 export class irq_desc {
   readonly irq_common_data: irq_common_data;
@@ -50,33 +78,18 @@ export class irq_desc {
   /** desc->istate: IRQS_* */
   istate = 0;
   depth = 1;
-  wake_depth = 0;
   tot_count = 0;
   irq_count = 0;
-  last_unhandled = 0;
-  irqs_unhandled = 0;
-  threads_handled = 0;
-  threads_handled_last = 0;
   readonly lock = new raw_spinlock_t("&irq_desc_lock_class");
-  percpu_enabled: cpumask | null = null;
-  percpu_affinity: cpumask | null = null;
-  affinity_hint: cpumask | null = null;
-  affinity_notify: irq_affinity_notify | null = null;
-  threads_oneshot = 0n;
   threads_active = 0;
   nr_actions = 0;
-  no_suspend_depth = 0;
-  cond_suspend_depth = 0;
-  force_resume_depth = 0;
   /** /proc/irq/N exists. */
   dir = false;
-  parent_irq = 0;
   /** Flow-handler name shown in /proc/interrupts ("edge", "fasteoi", ...). */
   name: string | null = null;
   /** debugfs "device:" line. */
   dev_name: string | null = null;
-  /** Module reference (try_module_get() target); irqlab has no modules. */
-  owner: unknown = null;
+  private _rare: irq_desc_rare | null = null;
   private _kstat_irqs: Uint32Array | null = null;
   private _pending_mask: cpumask | null = null;
   private _wait_for_threads: wait_queue_head | null = null;
@@ -90,6 +103,97 @@ export class irq_desc {
     this.irq_data = new irq_data(irq, this.irq_common_data, no_irq_chip);
   }
 
+  get wake_depth(): number {
+    return this._rare ? this._rare.wake_depth : 0;
+  }
+  set wake_depth(v: number) {
+    if (this._rare || v !== 0) (this._rare ??= new irq_desc_rare()).wake_depth = v;
+  }
+  get last_unhandled(): number {
+    return this._rare ? this._rare.last_unhandled : 0;
+  }
+  set last_unhandled(v: number) {
+    if (this._rare || v !== 0) (this._rare ??= new irq_desc_rare()).last_unhandled = v;
+  }
+  get irqs_unhandled(): number {
+    return this._rare ? this._rare.irqs_unhandled : 0;
+  }
+  set irqs_unhandled(v: number) {
+    if (this._rare || v !== 0) (this._rare ??= new irq_desc_rare()).irqs_unhandled = v;
+  }
+  get threads_handled(): number {
+    return this._rare ? this._rare.threads_handled : 0;
+  }
+  set threads_handled(v: number) {
+    if (this._rare || v !== 0) (this._rare ??= new irq_desc_rare()).threads_handled = v;
+  }
+  get threads_handled_last(): number {
+    return this._rare ? this._rare.threads_handled_last : 0;
+  }
+  set threads_handled_last(v: number) {
+    if (this._rare || v !== 0) (this._rare ??= new irq_desc_rare()).threads_handled_last = v;
+  }
+  get percpu_enabled(): cpumask | null {
+    return this._rare ? this._rare.percpu_enabled : null;
+  }
+  set percpu_enabled(v: cpumask | null) {
+    if (this._rare || v !== null) (this._rare ??= new irq_desc_rare()).percpu_enabled = v;
+  }
+  get percpu_affinity(): cpumask | null {
+    return this._rare ? this._rare.percpu_affinity : null;
+  }
+  set percpu_affinity(v: cpumask | null) {
+    if (this._rare || v !== null) (this._rare ??= new irq_desc_rare()).percpu_affinity = v;
+  }
+  get affinity_hint(): cpumask | null {
+    return this._rare ? this._rare.affinity_hint : null;
+  }
+  set affinity_hint(v: cpumask | null) {
+    if (this._rare || v !== null) (this._rare ??= new irq_desc_rare()).affinity_hint = v;
+  }
+  get affinity_notify(): irq_affinity_notify | null {
+    return this._rare ? this._rare.affinity_notify : null;
+  }
+  set affinity_notify(v: irq_affinity_notify | null) {
+    if (this._rare || v !== null) (this._rare ??= new irq_desc_rare()).affinity_notify = v;
+  }
+  get threads_oneshot(): bigint {
+    return this._rare ? this._rare.threads_oneshot : 0n;
+  }
+  set threads_oneshot(v: bigint) {
+    if (this._rare || v !== 0n) (this._rare ??= new irq_desc_rare()).threads_oneshot = v;
+  }
+  get no_suspend_depth(): number {
+    return this._rare ? this._rare.no_suspend_depth : 0;
+  }
+  set no_suspend_depth(v: number) {
+    if (this._rare || v !== 0) (this._rare ??= new irq_desc_rare()).no_suspend_depth = v;
+  }
+  get cond_suspend_depth(): number {
+    return this._rare ? this._rare.cond_suspend_depth : 0;
+  }
+  set cond_suspend_depth(v: number) {
+    if (this._rare || v !== 0) (this._rare ??= new irq_desc_rare()).cond_suspend_depth = v;
+  }
+  get force_resume_depth(): number {
+    return this._rare ? this._rare.force_resume_depth : 0;
+  }
+  set force_resume_depth(v: number) {
+    if (this._rare || v !== 0) (this._rare ??= new irq_desc_rare()).force_resume_depth = v;
+  }
+  get parent_irq(): number {
+    return this._rare ? this._rare.parent_irq : 0;
+  }
+  set parent_irq(v: number) {
+    if (this._rare || v !== 0) (this._rare ??= new irq_desc_rare()).parent_irq = v;
+  }
+  /** Module reference (try_module_get() target); irqlab has no modules. */
+  get owner(): unknown {
+    return this._rare ? this._rare.owner : null;
+  }
+  set owner(v: unknown) {
+    if (this._rare || v !== null) (this._rare ??= new irq_desc_rare()).owner = v;
+  }
   /** Per-CPU interrupt counts (kstat_irqs). */
   get kstat_irqs(): Uint32Array {
     return (this._kstat_irqs ??= new Uint32Array(this.nbits));

@@ -360,7 +360,11 @@ export function lock_release(map: lockdep_map): void {
   const hl = current().held_locks;
   for (let i = hl.length - 1; i >= 0; i--) {
     if (hl[i]!.instance === map) {
-      hl.splice(i, 1);
+      // pop() for the innermost lock, the usual case: splice() allocates the
+      // array it returns, and emptying the array with it drops its backing
+      // store, which the next acquire then allocates again
+      if (i === hl.length - 1) hl.pop();
+      else hl.splice(i, 1);
       return;
     }
   }

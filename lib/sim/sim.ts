@@ -69,7 +69,14 @@ export class Sim {
   private readonly runq: SimTask[] = [];
   private readySeq = 0;
   private readonly waiters: FrameRec[] = [];
-  private readonly kicks = new Set<SimCpu>();
+  /**
+   * CPUs an interrupt may have become deliverable to, in the order they were
+   * kicked, each at most once (kicked[cpu.id]). An array and a flag rather
+   * than a Set: a Set that goes from one element to none and back, as this
+   * one does around every interrupt, reallocates its hash table each time.
+   */
+  private readonly kicks: SimCpu[] = [];
+  private readonly kicked: Uint8Array;
   private parkSignal: (() => void) | null = null;
   private polling = 0;
   /** Set when the machine stopped; every later entry point rethrows it. */
@@ -84,6 +91,7 @@ export class Sim {
     }
     this.rng = new Rng(opts.seed);
     this.cpus = Array.from({ length: opts.cpus }, (_, i) => new SimCpu(i));
+    this.kicked = new Uint8Array(opts.cpus);
     this.cur = this.cpus[0]!;
     this.strategy = opts.strategy ?? new FifoStrategy();
     this.trace.clock = () => this.eq.now;
@@ -114,7 +122,9 @@ export class Sim {
 
   /** An interrupt may have become deliverable to `cpu` (called by hardware models). */
   kick(cpu: SimCpu): void {
-    this.kicks.add(cpu);
+    if (this.kicked[cpu.id]) return;
+    this.kicked[cpu.id] = 1;
+    this.kicks.push(cpu);
   }
 
   /** May an interrupt start on `cpu` without its own code being beneath it? */
@@ -299,8 +309,9 @@ export class Sim {
           }
         }
         if (progress) continue;
-        for (const cpu of this.kicks) {
-          this.kicks.delete(cpu);
+        while (this.kicks.length > 0) {
+          const cpu = this.kicks.shift()!;
+          this.kicked[cpu.id] = 0;
           if (this.interruptibleAsync(cpu) && cpu.arch!.pending(cpu)) {
             this.startFrameAsync(cpu, cpu.arch!.enter(cpu), "irq");
             progress = true;

@@ -75,6 +75,8 @@ export interface mlx5_ims_chip_ops {
   set_entry_spin?(index: number, e: mlx5_ims_hw_entry, timeout_us: number): number;
   /** Variant (5): store the entry straight into the RAM store, no command. */
   write_entry_direct?(index: number, e: mlx5_ims_hw_entry): number;
+  /** Variant (c): mask or unmask at the remapping parent's IRTE (present bit). Atomic-safe. */
+  irte_mask?(d: irq_data, masked: boolean): number;
   /** Report a failed push (the driver's log format). */
   report_error?(index: number, err: number, what: string): void;
 }
@@ -122,6 +124,12 @@ export class mlx5_ims_chip_data {
   readonly stats: mlx5_ims_chip_stats = { commands: 0, async_commands: 0, errors: 0, retriggers: 0 };
   /** Bumped each time the device lost its store (a reset): pushes before it are void. */
   generation = 0;
+  /** Variant (a): spin budget per command in us (0: the variant's default), and the longest spin seen in ns. */
+  spin_timeout_us = 0;
+  spin_ns_max = 0;
+  /** Variant (c): IRTE present-bit changes; variant (5): stores straight into RAM. */
+  irte_masks = 0;
+  direct_writes = 0;
   constructor(readonly ops: mlx5_ims_chip_ops) {
     this.async_work = INIT_WORK(() => mlx5_ims_async_work(this));
   }

@@ -595,3 +595,25 @@ export function intel_ir_irte_of(irqd: irq_data): { index: number; sub_handle: n
 }
 
 export { IRQ_REMAPPING, IRQ_POSTING };
+
+/**
+ * irqlab (no kernel counterpart): mask or unmask a remapped interrupt at its
+ * IRTE by clearing or setting the present bit, with modify_irte()'s IEC
+ * flush, for the IMS chip variant that delegates mask/unmask to the
+ * remapping parent (irqchip/irq-mlx5-ims-variants.ts). Atomic context: the
+ * raw irq_2_ir_lock and a synchronous flush, so it may run under desc->lock.
+ * A message arriving while the IRTE is not present is blocked by the
+ * remapping unit and recorded as fault 0x22 (unless `fpd`): it is lost, not
+ * latched. The software copy keeps the bit, so an affinity change
+ * (intel_ir_reconfigure_irte()) leaves a masked entry masked.
+ */
+export function intel_ir_irqlab_mask_irte(irqd: irq_data, masked: boolean, fpd = false): number {
+  for (let d: irq_data | null = irqd; d; d = d.parent_data) {
+    if (irq_chip_orig(d.chip) !== intel_ir_chip) continue;
+    const ir_data = d.chip_data as intel_ir_data;
+    ir_data.irte_entry.present = masked ? 0 : 1;
+    ir_data.irte_entry.fpd = masked && fpd ? 1 : 0;
+    return modify_irte(ir_data.irq_2_iommu, ir_data.irte_entry);
+  }
+  return -ENODEV;
+}

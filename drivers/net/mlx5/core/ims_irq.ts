@@ -32,7 +32,12 @@ import { pci_ims_alloc_irq, pci_ims_free_irq } from "../../../pci/msi/msi.ts";
 import type { pci_dev } from "../../../pci/pci.ts";
 import { mlx5_core_err, mlx5_core_info, mlx5_core_warn, MLX5_DEVICE_STATE_INTERNAL_ERROR, type mlx5_core_dev } from "./driver.ts";
 import { mlx5_irqlab_register_recovery_notifier } from "./health.ts";
-import { mlx5_eq_bind_ims, mlx5_ims_init, mlx5_ims_set_entry } from "./ims.ts";
+import { mlx5_eq_bind_ims, mlx5_ims_init, mlx5_ims_set_entry, mlx5_ims_write_entry_direct } from "./ims.ts";
+import { mlx5_irqlab_cmd_exec_spin, mlx5_irqlab_cmd_spin_prepare, mlx5_irqlab_cmd_spin_release } from "./ims_spin.ts";
+import { irqlab_ims_entry, irqlab_set_ims_entry_in, irqlab_set_ims_entry_out, MLX5_ADDR_OF, MLX5_CMD_OP_IRQLAB_SET_IMS_ENTRY, MLX5_SET } from "./mlx5_ifc.ts";
+import { mlx5_tout_ms } from "./tout.ts";
+import { intel_ir_irqlab_mask_irte } from "../../../iommu/intel/irq_remapping.ts";
+import type { mlx5_ims_hw_entry } from "../../../../irqchip/irq-mlx5-ims.ts";
 
 export interface mlx5_ims_irq_params {
   /** Completion vectors on IMS (default 64). */
@@ -84,6 +89,9 @@ export function mlx5_ims_irq_active(dev: mlx5_core_dev): boolean {
 function mlx5_ims_chip_ops_for(dev: mlx5_core_dev, extra: Partial<mlx5_ims_chip_ops>): mlx5_ims_chip_ops {
   return {
     set_entry: (index, e) => mlx5_ims_set_entry(dev, index, e),
+    set_entry_spin: (index, e, timeout_us) => mlx5_ims_set_entry_spin(dev, index, e, timeout_us),
+    write_entry_direct: (index, e) => mlx5_ims_write_entry_direct(dev, index, e),
+    irte_mask: (d, masked) => intel_ir_irqlab_mask_irte(d, masked),
     report_error: (index, err, what) => {
       // a device in internal error answers every command with an emulated status: nothing to report
       if (dev.state === MLX5_DEVICE_STATE_INTERNAL_ERROR) return;
@@ -91,6 +99,25 @@ function mlx5_ims_chip_ops_for(dev: mlx5_core_dev, extra: Partial<mlx5_ims_chip_
     },
     ...extra,
   };
+}
+
+/**
+ * Variant (a)'s SET_IMS_ENTRY: posted and spun for with interrupts as the
+ * caller left them (off, under desc->lock). The driver's shadow of the store
+ * follows a successful command, as mlx5_ims_set_entry() keeps it.
+ */
+function mlx5_ims_set_entry_spin(dev: mlx5_core_dev, index: number, e: mlx5_ims_hw_entry, timeout_us: number): number {
+  const inb = new Uint8Array(irqlab_set_ims_entry_in.bytes);
+  MLX5_SET(irqlab_set_ims_entry_in, inb, "opcode", MLX5_CMD_OP_IRQLAB_SET_IMS_ENTRY);
+  MLX5_SET(irqlab_set_ims_entry_in, inb, "index", index);
+  const ent = MLX5_ADDR_OF(irqlab_set_ims_entry_in, inb, "entry");
+  MLX5_SET(irqlab_ims_entry, ent, "addr_lo", e.addr_lo);
+  MLX5_SET(irqlab_ims_entry, ent, "addr_hi", e.addr_hi);
+  MLX5_SET(irqlab_ims_entry, ent, "data", e.data);
+  MLX5_SET(irqlab_ims_entry, ent, "ctrl", e.ctrl);
+  const err = mlx5_irqlab_cmd_exec_spin(dev, inb, new Uint8Array(irqlab_set_ims_entry_out.bytes), timeout_us);
+  if (!err) dev.priv.ims?.shadow.set(index, { ...e });
+  return err;
 }
 
 /**
@@ -112,11 +139,19 @@ export async function mlx5_ims_irq_table_create(dev: mlx5_core_dev): Promise<num
     }
     const n = Math.min(params.comp_vectors ?? 64, dev.priv.ims!.num);
     t = new mlx5_ims_irq_table(new mlx5_ims_chip_data(mlx5_ims_chip_ops_for(dev, params.ops ?? {})), n, params.template ?? mlx5_ims_template);
+    // variant (a) spins for at most the command timeout the firmware reports
+    t.chip.spin_timeout_us = mlx5_tout_ms(dev, "CMD") * 1000;
     tables.set(dev, t);
   }
   if (!(await pci_create_ims_domain(dev.pdev, t.template, dev.priv.ims!.num, t.chip))) {
     mlx5_core_warn(dev, ["mlx5_ims_irq_table_create", 0], "no IMS domain for this device; completion vectors on MSI-X\n");
     return 0;
+  }
+  // variant (a)'s input mailbox, while the domain exists
+  const err = mlx5_irqlab_cmd_spin_prepare(dev);
+  if (err) {
+    await msi_remove_device_irq_domain(dev.pdev, MSI_SECONDARY_DOMAIN);
+    return err;
   }
   t.active = true;
   if (!t.recovery_registered) {
@@ -133,6 +168,7 @@ export async function mlx5_ims_irq_table_destroy(dev: mlx5_core_dev): Promise<vo
   if (!t?.active) return;
   t.active = false;
   await cancel_work_sync(t.chip.async_work);
+  mlx5_irqlab_cmd_spin_release(dev);
   // mlx5_unload(): the device forgets the store and every binding with the reset or teardown that follows
   mlx5_ims_store_lost(t.chip);
   t.bound.clear();

@@ -265,11 +265,12 @@ export class MmioMap {
   }
 
   private post(r: MmioRegion, cpu: number, addr: number, width: AccessWidth | 8, value: number, value64: bigint): void {
-    const w: PostedWrite = { at: 0, region: r, addr, offset: addr - r.base, width, value, value64, cpu };
     if (r.owner.posted === false) {
-      this.deliver(w);
+      // takes effect at once: no record to queue (the LAPIC's EOI, once per interrupt)
+      this.deliverTo(r, addr - r.base, width, value, value64, cpu);
       return;
     }
+    const w: PostedWrite = { at: 0, region: r, addr, offset: addr - r.base, width, value, value64, cpu };
     let f = this.fifos.get(r.owner);
     if (!f) {
       f = new PostedFifo(this, r.owner, this.sim);
@@ -303,12 +304,15 @@ export class MmioMap {
   }
 
   private deliver(w: PostedWrite): void {
-    const r = w.region;
-    if (w.width !== 8) r.write(w.offset, w.value, w.width, w.cpu);
-    else if (r.write64) r.write64(w.offset, w.value64, w.cpu);
+    this.deliverTo(w.region, w.offset, w.width, w.value, w.value64, w.cpu);
+  }
+
+  private deliverTo(r: MmioRegion, offset: number, width: AccessWidth | 8, value: number, value64: bigint, cpu: number): void {
+    if (width !== 8) r.write(offset, value, width, cpu);
+    else if (r.write64) r.write64(offset, value64, cpu);
     else {
-      r.write(w.offset, Number(w.value64 & 0xffffffffn), 4, w.cpu);
-      r.write(w.offset + 4, Number(w.value64 >> 32n), 4, w.cpu);
+      r.write(offset, Number(value64 & 0xffffffffn), 4, cpu);
+      r.write(offset + 4, Number(value64 >> 32n), 4, cpu);
     }
   }
 

@@ -12,7 +12,7 @@ import type { ChipRig, ChipSubject } from "./conformance_types.ts";
 import type { ImsDevice } from "../hw/devices/ims.ts";
 import { IMSDEV_IMS_OFFSET } from "../hw/devices/ims.ts";
 import type { Mlx5Nic } from "../hw/devices/mlx5/mlx5.ts";
-import type { msi_map } from "../irq/msi.ts";
+import type { msi_domain_template, msi_map } from "../irq/msi.ts";
 import { pci_ims_alloc_irq, pci_ims_free_irq } from "../../drivers/pci/msi/msi.ts";
 import { pci_iomap } from "../../drivers/pci/pci.ts";
 import { pci_intel_idxd_create_ims_domain, pci_ims_array_create_msi_irq_domain } from "../../drivers/dma/idxd/ims.ts";
@@ -64,18 +64,18 @@ export function imsArrayRig(chip: "rfc2020" | "idxd", ir: boolean, nvec = 2, mac
 }
 
 /**
- * The queue-backed mlx5 IMS chip (irqchip/irq-mlx5-ims.ts, reference design)
- * on the mlx5-like NIC: mlx5_core probed with IMS completion vectors, `nvec`
+ * The queue-backed mlx5 IMS chip (irqchip/irq-mlx5-ims.ts, reference design,
+ * or the variant `template`) on the mlx5-like NIC: mlx5_core probed with IMS completion vectors, `nvec`
  * IMS interrupts allocated beside them; the device signals an entry through
  * its store.
  */
-export function mlx5ImsRig(ir: boolean, nvec = 2, machine: MachineOptions = {}): () => Promise<ChipRig> {
+export function mlx5ImsRig(ir: boolean, nvec = 2, machine: MachineOptions = {}, template?: msi_domain_template): () => Promise<ChipRig> {
   return async () => {
     const m = await createMachine({ ...imsMachine(ir, machine), pci: { devices: [{ type: "mlx5", bdf: MLX5_BDF, timeouts: { scale: 100 } }] } });
     const hw = m.pci.device<Mlx5Nic>(MLX5_BDF);
     const pdev = pci_get_device_by_name(MLX5_BDF)!;
     const maps = await m.run(async () => {
-      mlx5_irqlab_ims_irqs(pdev, { comp_vectors: 2 });
+      mlx5_irqlab_ims_irqs(pdev, { comp_vectors: 2, ...(template ? { template } : {}) });
       const dev = await mlx5_probe(pdev);
       if (typeof dev === "number") throw new Error(`mlx5_probe failed: ${dev}`);
       const out: msi_map[] = [];

@@ -143,7 +143,9 @@ export async function poll_relax(st: { start: number; last: number }): Promise<v
   if (p) {
     await p;
     st.last = K.sim.now;
-    return;
+    // No return here: the poll itself still costs CPU time. Under a strict
+    // priority strategy (PCT) the same task is picked again at once, and a
+    // loop that only yielded would never move the clock to its deadline.
   }
   const now = K.sim.now;
   K.sim.spinFor(Math.min(1e6, Math.max(500, Math.floor((now - st.start) / 16))), "cond_resched() poll");

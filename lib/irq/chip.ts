@@ -652,7 +652,7 @@ export function irq_chip_pm_get(_d: irq_data): number {
 // kernel/irq/chip.c: irq_chip_pm_put()
 export function irq_chip_pm_put(_d: irq_data): void {}
 
-/** irq_set_irq_type() is in manage.ts with the other bus-locked setters. */
+/** irq_set_irq_type() is in manage_state.ts with the other bus-locked setters. */
 export function irq_get_trigger_type(irq: number): number {
   const desc = irq_to_desc(irq);
   return desc ? irqd_get_trigger(desc) : 0;

@@ -1,22 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Conformance rigs the mutants need beyond lib/review/subjects.ts: the IMS
 // array device with the idxd driver and either IMS chip (with a device
-// knob: the pending latch, how it shows in ctrl), and the test NIC with a
-// device option (torn latching).
+// knob: the pending latch, how it shows in ctrl). PCI-MSIX on the test NIC
+// is lib/review/subjects.ts's testnicMsixRig().
 
-import { createMachine, type MachineOptions } from "../../lib/machine.ts";
+import { createMachine } from "../../lib/machine.ts";
 import type { ImsDevice, ImsPending, ImsPendingStatus } from "../../lib/hw/devices/ims.ts";
-import type { TestNic } from "../../lib/hw/devices/testnic.ts";
 import { free_irq } from "../../lib/irq/manage.ts";
 import { msi_remove_device_irq_domain, MSI_SECONDARY_DOMAIN } from "../../lib/irq/msi.ts";
-import { pci_alloc_irq_vectors, pci_free_irq_vectors, pci_irq_vector, pci_ims_free_irq, PCI_IRQ_MSIX } from "../../drivers/pci/msi/msi.ts";
-import { pci_disable_device, pci_enable_device, pci_get_device_by_name, pci_set_master } from "../../drivers/pci/pci.ts";
+import { pci_ims_free_irq } from "../../drivers/pci/msi/msi.ts";
+import { pci_get_device_by_name } from "../../drivers/pci/pci.ts";
 import { idxd_pci_probe } from "../../drivers/dma/idxd/init.ts";
 import type { idxd_ims_chip } from "../../drivers/dma/idxd/idxd.ts";
 import type { ChipRig, ChipSubject } from "../../lib/review/conformance.ts";
 
 export const IMS_BDF = "0000:6a:01.0";
-export const NIC_BDF = "0000:3b:00.0";
 
 export interface ImsRigOptions {
   chip: idxd_ims_chip;
@@ -69,39 +67,5 @@ export function imsSubject(o: ImsRigOptions): ChipSubject {
   return {
     name: `IR-${o.chip === "idxd" ? "PCI-IDXD (2022)" : "IMS (2020 RFC)"} on the IMS array device${dev ? ` (${dev})` : ""}`,
     factory: imsRig(o),
-  };
-}
-
-/** PCI-MSIX on the test NIC with device options (latching), with or without remapping. */
-export function nicMsixRig(ir: boolean, nic: Record<string, unknown> = {}, nvec = 2, machine: MachineOptions = {}): () => Promise<ChipRig> {
-  return async () => {
-    const m = await createMachine({
-      cpus: 4,
-      ...machine,
-      iommu: { interruptRemapping: ir },
-      pci: { devices: [{ type: "testnic", bdf: NIC_BDF, vectors: nvec, ...nic }] },
-    });
-    const hw = m.pci.device<TestNic>(NIC_BDF);
-    const pdev = pci_get_device_by_name(NIC_BDF)!;
-    const irqs = await m.run(async () => {
-      if (pci_enable_device(pdev)) throw new Error("pci_enable_device failed");
-      pci_set_master(pdev);
-      const n = await pci_alloc_irq_vectors(pdev, nvec, nvec, PCI_IRQ_MSIX);
-      if (n !== nvec) throw new Error(`pci_alloc_irq_vectors returned ${n}`);
-      return Array.from({ length: n }, (_, i) => pci_irq_vector(pdev, i));
-    });
-    return {
-      m,
-      irqs,
-      raise: (k) => void hw.raise(k),
-      message: (k) => {
-        const e = hw.msix.entry(k);
-        return { address_lo: e.addrLo, address_hi: e.addrHi, data: e.data };
-      },
-      free: async () => {
-        await pci_free_irq_vectors(pdev);
-        pci_disable_device(pdev);
-      },
-    };
   };
 }

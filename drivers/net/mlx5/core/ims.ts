@@ -147,7 +147,8 @@ export function mlx5_ims_cleanup(dev: mlx5_core_dev): void {
   dev.priv.ims = null;
 }
 
-async function set_entry_cmd(dev: mlx5_core_dev, index: number, e: mlx5_ims_entry): Promise<number> {
+/** The input mailbox of IRQLAB_SET_IMS_ENTRY, for the sleeping path below and variant (a)'s spinning one. */
+export function mlx5_irqlab_set_ims_entry_in(index: number, e: mlx5_ims_entry): Uint8Array {
   const inb = new Uint8Array(irqlab_set_ims_entry_in.bytes);
   MLX5_SET(irqlab_set_ims_entry_in, inb, "opcode", MLX5_CMD_OP_IRQLAB_SET_IMS_ENTRY);
   MLX5_SET(irqlab_set_ims_entry_in, inb, "index", index);
@@ -156,7 +157,11 @@ async function set_entry_cmd(dev: mlx5_core_dev, index: number, e: mlx5_ims_entr
   MLX5_SET(irqlab_ims_entry, ent, "addr_hi", e.addr_hi);
   MLX5_SET(irqlab_ims_entry, ent, "data", e.data);
   MLX5_SET(irqlab_ims_entry, ent, "ctrl", e.ctrl);
-  return mlx5_cmd_exec_in(dev, irqlab_set_ims_entry_in, inb, irqlab_set_ims_entry_out);
+  return inb;
+}
+
+async function set_entry_cmd(dev: mlx5_core_dev, index: number, e: mlx5_ims_entry): Promise<number> {
+  return mlx5_cmd_exec_in(dev, irqlab_set_ims_entry_in, mlx5_irqlab_set_ims_entry_in(index, e), irqlab_set_ims_entry_out);
 }
 
 /** IRQLAB_SET_IMS_ENTRY: may sleep (a command). The shadow follows a successful command. */

@@ -32,9 +32,9 @@ import { pci_ims_alloc_irq, pci_ims_free_irq } from "../../../pci/msi/msi.ts";
 import type { pci_dev } from "../../../pci/pci.ts";
 import { mlx5_core_err, mlx5_core_info, mlx5_core_warn, MLX5_DEVICE_STATE_INTERNAL_ERROR, type mlx5_core_dev } from "./driver.ts";
 import { mlx5_irqlab_register_recovery_notifier } from "./health.ts";
-import { mlx5_eq_bind_ims, mlx5_ims_init, mlx5_ims_set_entry, mlx5_ims_write_entry_direct } from "./ims.ts";
+import { mlx5_eq_bind_ims, mlx5_ims_init, mlx5_ims_set_entry, mlx5_ims_write_entry_direct, mlx5_irqlab_set_ims_entry_in } from "./ims.ts";
 import { mlx5_irqlab_cmd_exec_spin, mlx5_irqlab_cmd_spin_prepare, mlx5_irqlab_cmd_spin_release } from "./ims_spin.ts";
-import { irqlab_ims_entry, irqlab_set_ims_entry_in, irqlab_set_ims_entry_out, MLX5_ADDR_OF, MLX5_CMD_OP_IRQLAB_SET_IMS_ENTRY, MLX5_SET } from "./mlx5_ifc.ts";
+import { irqlab_set_ims_entry_out } from "./mlx5_ifc.ts";
 import { mlx5_tout_ms } from "./tout.ts";
 import { intel_ir_irqlab_mask_irte } from "../../../iommu/intel/irq_remapping.ts";
 import type { mlx5_ims_hw_entry } from "../../../../irqchip/irq-mlx5-ims.ts";
@@ -107,15 +107,7 @@ function mlx5_ims_chip_ops_for(dev: mlx5_core_dev, extra: Partial<mlx5_ims_chip_
  * follows a successful command, as mlx5_ims_set_entry() keeps it.
  */
 function mlx5_ims_set_entry_spin(dev: mlx5_core_dev, index: number, e: mlx5_ims_hw_entry, timeout_us: number): number {
-  const inb = new Uint8Array(irqlab_set_ims_entry_in.bytes);
-  MLX5_SET(irqlab_set_ims_entry_in, inb, "opcode", MLX5_CMD_OP_IRQLAB_SET_IMS_ENTRY);
-  MLX5_SET(irqlab_set_ims_entry_in, inb, "index", index);
-  const ent = MLX5_ADDR_OF(irqlab_set_ims_entry_in, inb, "entry");
-  MLX5_SET(irqlab_ims_entry, ent, "addr_lo", e.addr_lo);
-  MLX5_SET(irqlab_ims_entry, ent, "addr_hi", e.addr_hi);
-  MLX5_SET(irqlab_ims_entry, ent, "data", e.data);
-  MLX5_SET(irqlab_ims_entry, ent, "ctrl", e.ctrl);
-  const err = mlx5_irqlab_cmd_exec_spin(dev, inb, new Uint8Array(irqlab_set_ims_entry_out.bytes), timeout_us);
+  const err = mlx5_irqlab_cmd_exec_spin(dev, mlx5_irqlab_set_ims_entry_in(index, e), new Uint8Array(irqlab_set_ims_entry_out.bytes), timeout_us);
   if (!err) dev.priv.ims?.shadow.set(index, { ...e });
   return err;
 }

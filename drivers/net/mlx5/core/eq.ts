@@ -491,37 +491,29 @@ async function create_async_eqs(dev: mlx5_core_dev): Promise<number> {
 
   let param: mlx5_eq_param = { irq: ctrl, nent: MLX5_NUM_CMD_EQE, mask: [BIT(MLX5_EVENT_TYPE_CMD)] };
   await mlx5_cmd_allowed_opcode(dev, MLX5_CMD_OP_CREATE_EQ);
-  let err = await setup_async_eq(dev, table.cmd_eq, param, "cmd");
-  if (err) {
+  // the kernel's err1/err2/err3 labels: undo from the stage that failed down
+  const unwind = async (stage: 0 | 1 | 2, ret: number): Promise<number> => {
+    if (stage >= 2) await cleanup_async_eq(dev, table.async_eq, "async");
+    if (stage >= 1) {
+      await mlx5_cmd_use_polling(dev);
+      await cleanup_async_eq(dev, table.cmd_eq, "cmd");
+    }
     await mlx5_cmd_allowed_opcode(dev, CMD_ALLOWED_OPCODE_ALL);
     mlx5_eq_notifier_unregister(dev, cq_err_nb);
     await mlx5_ctrl_irq_release(dev, ctrl);
-    return err;
-  }
+    return ret;
+  };
+  let err = await setup_async_eq(dev, table.cmd_eq, param, "cmd");
+  if (err) return unwind(0, err);
   await mlx5_cmd_use_events(dev);
   await mlx5_cmd_allowed_opcode(dev, CMD_ALLOWED_OPCODE_ALL);
 
   param = { irq: ctrl, nent: MLX5_NUM_ASYNC_EQE, mask: [MLX5_ASYNC_EVENT_MASK] };
   err = await setup_async_eq(dev, table.async_eq, param, "async");
-  if (err) {
-    await mlx5_cmd_use_polling(dev);
-    await cleanup_async_eq(dev, table.cmd_eq, "cmd");
-    await mlx5_cmd_allowed_opcode(dev, CMD_ALLOWED_OPCODE_ALL);
-    mlx5_eq_notifier_unregister(dev, cq_err_nb);
-    await mlx5_ctrl_irq_release(dev, ctrl);
-    return err;
-  }
+  if (err) return unwind(1, err);
   param = { irq: ctrl, nent: 1, mask: [BIT(MLX5_EVENT_TYPE_PAGE_REQUEST)] };
   err = await setup_async_eq(dev, table.pages_eq, param, "pages");
-  if (err) {
-    await cleanup_async_eq(dev, table.async_eq, "async");
-    await mlx5_cmd_use_polling(dev);
-    await cleanup_async_eq(dev, table.cmd_eq, "cmd");
-    await mlx5_cmd_allowed_opcode(dev, CMD_ALLOWED_OPCODE_ALL);
-    mlx5_eq_notifier_unregister(dev, cq_err_nb);
-    await mlx5_ctrl_irq_release(dev, ctrl);
-    return err;
-  }
+  if (err) return unwind(2, err);
   table.async_up = true;
   return 0;
 }

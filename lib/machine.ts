@@ -5,6 +5,7 @@
 // everything it started have settled.
 
 import { Sim, SimulatorError, MachineStopped } from "./sim/sim.ts";
+import { watch_stall } from "./sim/stall.ts";
 import { strategyFromSpec, type Strategy } from "./sim/strategy.ts";
 import { TraceRecorder, type TraceRecord } from "./sim/trace.ts";
 import { DEFAULT_CONFIG, set_current_kernel, type Kernel, type KernelConfig, type Splat } from "./kernel/kernel.ts";
@@ -171,6 +172,7 @@ export class Machine {
     sim.addTask(t, true);
     const span = opts.limitNs ?? this.options.runLimitNs;
     const limit = sim.now + span;
+    watch_stall(sim, () => this.running, () => this.stallError());
     try {
       await sim.drive({
         done: () => t.done && sim.suspendedFrames().length === 0 && !sim.eq.hasWork,
@@ -180,6 +182,13 @@ export class Machine {
             `m.run(): not settled after ${span / 1e9} s of virtual time` +
               (t.done ? " (the body finished; other work is still pending)" : "") +
               `\n${this.describeBlocked()}`,
+          );
+        },
+        onLivelock: () => {
+          throw new SimulatorError(
+            `m.run(): livelock at ${(sim.now / 1e9).toFixed(6)} s of virtual time: ${sim.livelockSwitches} task switches ` +
+              `and the clock did not move (tasks only yield to each other; irqlab's tasks take no time unless they ` +
+              `spin or sleep)\n${this.describeRunnable()}`,
           );
         },
         onDeadlock: () => {
@@ -213,6 +222,33 @@ export class Machine {
   enter<T>(fn: () => T, cpu = 0): T {
     this.activate();
     return this.sim.on(this.sim.cpus[cpu]!, fn);
+  }
+
+  /** The error of a run whose running task awaits something no simulated event settles (lib/sim/stall.ts). */
+  private stallError(): SimulatorError {
+    const sim = this.sim;
+    const t = sim.running as task_struct | null;
+    const who = t ? `${t.comm}/${t.pid} on CPU${t.cpu.id}` : "a task";
+    const k = this.kernel;
+    const lines = [
+      `m.run(): the simulation stalled at ${(sim.now / 1e9).toFixed(6)} s of virtual time: ${who} is running and awaits ` +
+        `a promise that nothing in the simulation will settle, so virtual time cannot advance`,
+    ];
+    if (k.abandoned_sleeps > 0) {
+      lines.push(
+        `  ${k.abandoned_sleeps} sleep(s) began with no task to put to sleep ("BUG: scheduling while atomic") and never ` +
+          `return, the first by ${k.first_abandoned_sleep}; whatever awaits their results never continues`,
+      );
+    } else {
+      lines.push("  (a plain JavaScript promise, not a kernel sleep: its resolver was dropped, or it waits for I/O outside the simulation)");
+    }
+    lines.push(this.describeBlocked());
+    return new SimulatorError(lines.join("\n"));
+  }
+
+  private describeRunnable(): string {
+    const lines = this.sim.runqueue.map((t) => `  ${(t as task_struct).comm}/${(t as task_struct).pid} on CPU${t.cpu.id}`);
+    return lines.length ? `runnable tasks:\n${lines.join("\n")}` : "no runnable tasks";
   }
 
   describeBlocked(): string {

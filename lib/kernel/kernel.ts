@@ -88,6 +88,13 @@ export class Kernel {
   /** Per-subsystem state of the upper layers (genirq, drivers), created lazily. */
   private readonly subsys = new Map<string, unknown>();
   nextPid = 1;
+  /**
+   * Sleeps entered with no task to put to sleep (schedule() from interrupt or
+   * atomic context): they never return. The first one's description, and how
+   * many, for the report of a run that stalls on their results.
+   */
+  abandoned_sleeps = 0;
+  first_abandoned_sleep = "";
   /** Set once a lockdep report was printed (debug_locks_off()). */
   debug_locks = true;
   /** Identity of this boot, used by "---[ end trace %016llx ]---". */

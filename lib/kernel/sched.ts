@@ -9,7 +9,7 @@
 import { SimTask, type SimCpu } from "../sim/cpu.ts";
 import type { SimEvent } from "../sim/events.ts";
 import { K } from "./kernel.ts";
-import { HARDIRQ_MASK, NMI_MASK, SOFTIRQ_OFFSET, irqs_disabled, preempt_count } from "./context.ts";
+import { HARDIRQ_MASK, NMI_MASK, SOFTIRQ_OFFSET, in_hardirq, in_serving_softirq, irqs_disabled, preempt_count } from "./context.ts";
 import type { held_lock } from "./lockdep.ts";
 import { __might_resched_report, __schedule_bug } from "./sleep_bugs.ts";
 import { wq_worker_running, wq_worker_sleeping } from "./workqueue.ts";
@@ -162,6 +162,11 @@ export function schedule(): Promise<void> {
     // the interrupt code that called it (which cannot await) goes on.
     __schedule_bug(t);
     t.__state = TASK_RUNNING;
+    if (K.abandoned_sleeps++ === 0) {
+      const ctx = in_hardirq() ? "hard interrupt" : in_serving_softirq() ? "softirq" : sim.running === null ? "outside any task" : "atomic";
+      const pc = preempt_count().toString(16).padStart(8, "0");
+      K.first_abandoned_sleep = `${t.comm}/${t.pid}/0x${pc} on CPU${sim.cur.id} at ${(sim.now / 1e9).toFixed(6)} s (${ctx}${ctx === "outside any task" ? "" : " context"})`;
+    }
     return NEVER;
   }
   const cpu = sim.cur;

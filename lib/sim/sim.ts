@@ -78,6 +78,12 @@ export class Sim {
   private readonly kicks: SimCpu[] = [];
   private readonly kicked: Uint8Array;
   private parkSignal: (() => void) | null = null;
+  /** Rejects the promise drive() awaits while a task runs (see stalled()). */
+  private parkReject: ((e: Error) => void) | null = null;
+  /** Task switches so far (parks and exits), for the stall and livelock detectors. */
+  switches = 0;
+  /** drive() calls it a livelock when this many switches pass with the clock standing still. */
+  livelockSwitches = 200_000;
   private polling = 0;
   /** Set when the machine stopped; every later entry point rethrows it. */
   stopped: Error | null = null;
@@ -476,7 +482,25 @@ export class Sim {
   private signalPark(): void {
     const s = this.parkSignal;
     this.parkSignal = null;
+    this.parkReject = null;
+    this.switches++;
     s?.();
+  }
+
+  /**
+   * drive() waits for `running` to park or exit, and it never will: the task
+   * awaits a promise that nothing in the simulation settles. Stops the machine
+   * with `err` and makes drive() throw it. Returns false when no task is
+   * running (nothing is stalled).
+   */
+  stalled(err: Error): boolean {
+    const rej = this.parkReject;
+    if (this.running === null || rej === null) return false;
+    if (!this.stopped) this.stopped = err;
+    this.parkSignal = null;
+    this.parkReject = null;
+    rej(this.stopped);
+    return true;
   }
 
   private exitTask(t: SimTask, result: unknown, error: unknown, failed: boolean): void {
@@ -505,8 +529,9 @@ export class Sim {
     cpu.onStack++;
     cpu.busySince = this.eq.now;
     this.cur = cpu;
-    return new Promise<void>((res) => {
+    return new Promise<void>((res, rej) => {
       this.parkSignal = res;
+      this.parkReject = rej;
       if (t.started) {
         const r = t.resumeFn;
         t.resumeFn = null;
@@ -558,7 +583,14 @@ export class Sim {
     limit: number;
     onLimit: () => never;
     onDeadlock: () => never;
+    /** Tasks keep switching and no virtual time passes (see livelockSwitches). */
+    onLivelock: () => never;
   }): Promise<void> {
+    // Tasks take no virtual time unless they spin or sleep, so tasks that
+    // only yield to each other (cond_resched() ping-pong) would go on forever
+    // at one instant, never reaching the time limit.
+    let still = this.eq.now;
+    let base = this.switches;
     for (;;) {
       this.checkStopped();
       this.poll();
@@ -569,6 +601,10 @@ export class Sim {
         const t = cands.length === 1 ? cands[0]! : this.strategy.pick(cands);
         if (this.trace.on) this.trace.emit("sched", { what: "run", pid: -1, comm: t.label, target: t.cpu.id });
         await this.resume(t);
+        if (this.eq.now !== still) {
+          still = this.eq.now;
+          base = this.switches;
+        } else if (this.switches - base > this.livelockSwitches) opts.onLivelock();
         continue;
       }
       if (opts.done()) return;

@@ -5,8 +5,10 @@ import { SimulatorError } from "../../lib/sim/sim.ts";
 import { msleep } from "../../lib/kernel/delay.ts";
 import { kthread_run } from "../../lib/kernel/kthread.ts";
 import { pr_info } from "../../lib/kernel/printk.ts";
-import { current } from "../../lib/kernel/sched.ts";
+import { cond_resched, current } from "../../lib/kernel/sched.ts";
 import { completion, wait_for_completion } from "../../lib/kernel/completion.ts";
+import { jiffies } from "../../lib/kernel/jiffies.ts";
+import { mod_timer, timer_list, timer_setup } from "../../lib/kernel/timer.ts";
 
 /** Two kthreads on different CPUs race to append; the order depends on the schedule. */
 async function raceScenario(seed: number, strategy: string): Promise<{ order: string; dmesg: string; trace: string }> {
@@ -108,5 +110,97 @@ describe("lib/machine options and runs", () => {
     }
     expect((err as Error).message).to.match(/not settled after 2 s of virtual time/);
     expect(m.now).to.be.at.most(2.2e9);
+  });
+
+  it("ends a body that awaits a promise nothing in the simulation settles with a stall error instead of hanging", async () => {
+    const m = await createMachine();
+    let err: unknown;
+    try {
+      await m.run(async () => {
+        await msleep(3);
+        await new Promise<void>(() => undefined);
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(SimulatorError);
+    const msg = (err as Error).message;
+    expect(msg).to.match(/^m\.run\(\): the simulation stalled at 0\.008000 s of virtual time: insmod\/\d+ on CPU0 is running and awaits a promise that nothing in the simulation will settle/);
+    expect(msg).to.match(/a plain JavaScript promise, not a kernel sleep/);
+    // the machine is stopped: a later run reports it instead of hanging again
+    let again: unknown;
+    try {
+      await m.run(() => 0);
+    } catch (e) {
+      again = e;
+    }
+    expect(String(again)).to.match(/machine already stopped: m\.run\(\): the simulation stalled/);
+  });
+
+  it("names the sleep abandoned in atomic context when a task stalls awaiting what it would have produced", async () => {
+    const m = await createMachine();
+    m.expectSplat(/BUG: sleeping function called from invalid context|BUG: scheduling while atomic/, 2);
+    let err: unknown;
+    try {
+      await m.run(async () => {
+        const box: { produced?: Promise<number> } = {};
+        const t = new timer_list();
+        // a timer callback runs in softirq context: its msleep() has no task to put to sleep
+        timer_setup(t, () => {
+          box.produced = (async () => {
+            await msleep(1);
+            return 1;
+          })();
+        }, 0);
+        mod_timer(t, jiffies() + 1);
+        await msleep(20);
+        expect(box.produced).to.be.instanceOf(Promise);
+        await box.produced;
+      });
+    } catch (e) {
+      err = e;
+    }
+    const msg = String(err);
+    expect(msg).to.match(/the simulation stalled at 0\.024000 s of virtual time: insmod\/\d+ on CPU0 is running/);
+    expect(msg).to.match(/1 sleep\(s\) began with no task to put to sleep \("BUG: scheduling while atomic"\) and never return, the first by swapper\/0\/0\/0x00000100 on CPU0 at 0\.008000 s \(softirq context\)/);
+    expect(m.dmesg()).to.match(/BUG: scheduling while atomic: swapper\/0\/0\/0x00000100\n/);
+  });
+
+  it("ends tasks that only yield to each other, with no virtual time passing, with a livelock error instead of spinning", async () => {
+    const m = await createMachine();
+    m.sim.livelockSwitches = 2000;
+    let err: unknown;
+    try {
+      await m.run(async () => {
+        for (let i = 0; i < 2; i++) {
+          kthread_run(
+            async () => {
+              for (;;) await cond_resched();
+            },
+            null,
+            "pingpong/%d",
+            i,
+          );
+        }
+        await msleep(1);
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(SimulatorError);
+    expect((err as Error).message).to.match(/^m\.run\(\): livelock at 0\.000\d{3} s of virtual time: 2000 task switches and the clock did not move/);
+    expect((err as Error).message).to.match(/runnable tasks:\n {2}pingpong\/\d\/\d+ on CPU0/);
+  });
+
+  it("does not call a run stalled when its body awaits one event-loop turn outside the simulation and comes back", async () => {
+    const m = await createMachine();
+    const r = await m.run(async () => {
+      await msleep(1);
+      await new Promise<void>((res) => setImmediate(res));
+      await msleep(1);
+      return 7;
+    });
+    expect(r).to.equal(7);
+    expect(m.now).to.be.at.least(2e6);
   });
 });

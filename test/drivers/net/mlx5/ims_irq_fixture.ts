@@ -18,8 +18,10 @@ export interface Mlx5ImsRig {
   dev: mlx5_core_dev;
   queues: mlx5_irqlab_queues;
   ims: mlx5_ims_irq_table;
-  /** Attaching the queues did not finish within `hangLimitNs` (a design that deadlocks). */
+  /** Attaching the queues did not finish within `hangLimitNs`, or stalled (a design that deadlocks). */
   hung: boolean;
+  /** The stall report when attaching stalled (lib/sim/stall.ts), else "". */
+  stalled: string;
 }
 
 /** Machine option for the IMS chip on the bare vector domain (no remapping). */
@@ -46,14 +48,16 @@ export async function mlx5ImsRig(
   // mlx5_irqlab_queues_attach(), with the queues at hand even if attaching never returns
   const queues = new mlx5_irqlab_queues(nq);
   let hung = false;
+  let stalled = "";
   try {
     const err = await m.run(() => mlx5_irqlab_register_interface(dev, queues), opts.hangLimitNs ? { limitNs: opts.hangLimitNs } : undefined);
     if (err) throw new Error(`queues: ${err}\n${m.dmesg()}`);
   } catch (e) {
-    if (!opts.hangLimitNs || !/not settled/.test(String(e))) throw e;
+    if (!opts.hangLimitNs || !/not settled|simulation stalled/.test(String(e))) throw e;
+    if (/simulation stalled/.test(String(e))) stalled = String(e);
     hung = true;
   }
   const ims = mlx5_ims_irq_table_get(dev);
   if (!ims?.active) throw new Error(`no IMS table\n${m.dmesg()}`);
-  return { m, hw: m.pci.device<Mlx5Nic>(MLX5_IMS_BDF), dev, queues, ims, hung };
+  return { m, hw: m.pci.device<Mlx5Nic>(MLX5_IMS_BDF), dev, queues, ims, hung, stalled };
 }

@@ -21,22 +21,9 @@ import { Rng } from "./rng.ts";
 import { TraceBus } from "./trace.ts";
 import { SimCpu, SimTask, type Frame, type FrameRec, type Wait } from "./cpu.ts";
 import { FifoStrategy, type Strategy } from "./strategy.ts";
+import { MachineStopped, SimulatorError } from "./errors.ts";
 
-/** The machine stopped: a lockup, a panic, or a state the model cannot continue from. */
-export class MachineStopped extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "MachineStopped";
-  }
-}
-
-/** Misuse of the simulator itself (not a kernel condition). */
-export class SimulatorError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "SimulatorError";
-  }
-}
+export { MachineStopped, SimulatorError };
 
 /** Hooks through which the kernel layer watches spins (watchdog, lockups). */
 export interface SimHooks {

@@ -20,7 +20,6 @@ import { genirq_set_arch_hooks } from "../../lib/irq/init.ts";
 import type { seq_file } from "../../lib/irq/irq.ts";
 import {
   arch_early_irq_init,
-  lapic_offline,
   lock_vector_lock,
   unlock_vector_lock,
   lapic_online,
@@ -30,6 +29,7 @@ import {
   VECTOR_RETRIGGERED,
   VECTOR_UNUSED,
 } from "./vector.ts";
+import { lapic_offline } from "./vector_cleanup.ts";
 import { x86_vector_msi_parent_ops } from "./msi.ts";
 
 // arch/x86/kernel/irq.c: reevaluate_vector(); vector_lock held, hardirq

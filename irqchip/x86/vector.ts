@@ -3,13 +3,15 @@
 // interrupt hierarchy on x86. Vectors are allocated per CPU from the matrix
 // (kernel/irq/matrix.c); reservation mode defers the real assignment to
 // activation; an affinity change keeps the old vector until the first
-// interrupt arrives on the new one, then a timer on the old CPU frees it.
+// interrupt arrives on the new one, then a timer on the old CPU frees it
+// (vector_cleanup.ts). The lapic_controller chip is in vector_chip.ts and the
+// asm header definitions in hw_irq.ts; both are re-exported here.
 
 import { K } from "../../lib/kernel/kernel.ts";
-import { EBUSY, EINVAL, EIO } from "../../lib/kernel/errno.ts";
+import { EBUSY, EINVAL } from "../../lib/kernel/errno.ts";
 import { BUG_ON, WARN_ON_ONCE } from "../../lib/kernel/bug.ts";
-import { pr_err, pr_warn, pr_warn_once } from "../../lib/kernel/printk.ts";
-import { raw_spinlock_t, raw_spin_lock, raw_spin_unlock, raw_spin_lock_irqsave, raw_spin_unlock_irqrestore, raw_spin_lock_irq, raw_spin_unlock_irq } from "../../lib/kernel/spinlock.ts";
+import { pr_err, pr_warn } from "../../lib/kernel/printk.ts";
+import { raw_spinlock_t, raw_spin_lock, raw_spin_unlock, raw_spin_lock_irqsave, raw_spin_unlock_irqrestore } from "../../lib/kernel/spinlock.ts";
 import { smp_processor_id } from "../../lib/kernel/context.ts";
 import {
   cpumask,
@@ -23,27 +25,21 @@ import {
   cpu_online_mask,
   nr_cpu_ids,
 } from "../../lib/kernel/cpumask.ts";
-import { jiffies } from "../../lib/kernel/jiffies.ts";
-import { timer_list, timer_setup, timer_pending, timer_delete, add_timer_on, mod_timer } from "../../lib/kernel/timer.ts";
+import { timer_list, timer_setup } from "../../lib/kernel/timer.ts";
 import { trace_event } from "../../lib/kernel/tracepoint.ts";
-import { apic_eoi, apic_read, default_send_IPI_single_phys, APIC_IRR } from "../../lib/kernel/apic.ts";
 import {
   irqd_affinity_is_managed,
   irqd_can_reserve,
-  irqd_is_activated,
   irqd_is_managed_and_shutdown,
   irqd_set_affinity_on_activate,
   irqd_set_can_reserve,
   irqd_set_handle_enforce_irqctx,
   irqd_set_single_target,
-  IRQ_SET_MASK_OK,
-  type irq_chip,
   type irq_data,
   type seq_file,
 } from "../../lib/irq/irq.ts";
 import { irq_data_set_chip, irq_data_update_effective_affinity } from "../../lib/irq/chip.ts";
-import { irq_to_desc, type irq_desc } from "../../lib/irq/irqdesc.ts";
-import { irq_move_irq } from "../../lib/irq/migration.ts";
+import { irq_to_desc } from "../../lib/irq/irqdesc.ts";
 import {
   irq_domain_alloc_named_fwnode,
   irq_domain_create_tree,
@@ -61,7 +57,6 @@ import {
   irq_matrix_assign_system,
   irq_matrix_debug_show,
   irq_matrix_free,
-  irq_matrix_offline,
   irq_matrix_online,
   irq_matrix_remove_managed,
   irq_matrix_remove_reserved,
@@ -69,33 +64,27 @@ import {
   irq_matrix_reserve_managed,
   type irq_matrix,
 } from "../../lib/irq/matrix.ts";
-import type { msi_msg } from "../../lib/irq/msi_types.ts";
+import {
+  FIRST_EXTERNAL_VECTOR,
+  FIRST_SYSTEM_VECTOR,
+  IA32_SYSCALL_VECTOR,
+  MANAGED_IRQ_SHUTDOWN_VECTOR,
+  NR_VECTORS,
+  VECTOR_RETRIGGERED,
+  VECTOR_SHUTDOWN,
+  VECTOR_UNUSED,
+  type irq_alloc_info,
+  type irq_cfg,
+  type vector_irq_entry,
+} from "./hw_irq.ts";
+import { cfgOwner, hlist_del_init, vector_cleanup_callback, type vector_cleanup } from "./vector_cleanup.ts";
+import { lapic_controller } from "./vector_chip.ts";
 
-/* arch/x86/include/asm/irq_vectors.h */
-export const NR_VECTORS = 256;
-export const FIRST_EXTERNAL_VECTOR = 0x20;
-export const IA32_SYSCALL_VECTOR = 0x80;
-export const LOCAL_TIMER_VECTOR = 0xec;
-export const MANAGED_IRQ_SHUTDOWN_VECTOR = 0xef;
-export const FIRST_SYSTEM_VECTOR = LOCAL_TIMER_VECTOR;
+export * from "./hw_irq.ts";
+export { apic_ack_edge, apic_ack_irq, lapic_controller, __irq_msi_compose_msg } from "./vector_chip.ts";
+
 /** System vectors with IDT entries on x86-64 (system_vectors bitmap). */
 const SYSTEM_VECTORS = [IA32_SYSCALL_VECTOR, 0xec, 0xef, 0xf2, 0xf3, 0xf4, 0xf6, 0xf7, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff];
-
-/* arch/x86/include/asm/hw_irq.h: vector_irq[] sentinels */
-export const VECTOR_UNUSED = null;
-export const VECTOR_SHUTDOWN = "shutdown" as const;
-export const VECTOR_RETRIGGERED = "retriggered" as const;
-export type vector_irq_entry = irq_desc | typeof VECTOR_UNUSED | typeof VECTOR_SHUTDOWN | typeof VECTOR_RETRIGGERED;
-
-/* arch/x86/include/asm/msidef.h / msi.h */
-export const X86_MSI_BASE_ADDRESS_LOW = 0xfee00000;
-export const X86_MSI_BASE_ADDRESS_HIGH = 0;
-
-/** struct irq_cfg */
-export interface irq_cfg {
-  dest_apicid: number;
-  vector: number;
-}
 
 /** struct apic_chip_data */
 export interface apic_chip_data {
@@ -113,17 +102,6 @@ export interface apic_chip_data {
   has_reserved: boolean;
 }
 
-/** struct irq_alloc_info (arch/x86/include/asm/hw_irq.h), the fields the vector domain reads. */
-export interface irq_alloc_info {
-  type: number;
-  flags: number;
-  mask: cpumask | null;
-  /** Fields of the children (MSI descriptor, IOMMU data) ride along. */
-  [key: string]: unknown;
-}
-
-export const X86_IRQ_ALLOC_LEGACY = 0x2;
-
 /** init_irq_alloc_info() */
 export function init_irq_alloc_info(info: Partial<irq_alloc_info>, mask: cpumask | null): irq_alloc_info {
   for (const k of Object.keys(info)) delete (info as Record<string, unknown>)[k];
@@ -131,12 +109,7 @@ export function init_irq_alloc_info(info: Partial<irq_alloc_info>, mask: cpumask
   return info as irq_alloc_info;
 }
 
-interface vector_cleanup {
-  head: apic_chip_data[];
-  timer: timer_list;
-}
-
-interface VectorState {
+export interface VectorState {
   domain: irq_domain;
   matrix: irq_matrix;
   lock: raw_spinlock_t;
@@ -145,7 +118,8 @@ interface VectorState {
   cleanup: vector_cleanup[];
 }
 
-function vs(): VectorState {
+// Exported for the move and cleanup machinery in vector_cleanup.ts.
+export function vs(): VectorState {
   const s = K.state<VectorState | null>("x86_vector", () => null);
   if (!s) throw new Error("irqlab: the x86 vector domain is not initialized (arch_early_irq_init)");
   return s;
@@ -286,7 +260,8 @@ function reserve_irq_vector(irqd: irq_data): number {
 }
 
 // arch/x86/kernel/apic/vector.c: assign_vector_locked(); vector_lock held
-function assign_vector_locked(irqd: irq_data, dest: cpumask): number {
+// Exported for apic_set_affinity() in vector_chip.ts.
+export function assign_vector_locked(irqd: irq_data, dest: cpumask): number {
   const apicd = apic_chip_data(irqd)!;
   const resvd = apicd.has_reserved;
   let cpu = apicd.cpu;
@@ -341,7 +316,8 @@ function assign_irq_vector_policy(irqd: irq_data, info: irq_alloc_info): number 
 }
 
 // arch/x86/kernel/apic/vector.c: assign_managed_vector()
-function assign_managed_vector(irqd: irq_data, dest: cpumask): number {
+// Exported for apic_set_affinity() in vector_chip.ts.
+export function assign_managed_vector(irqd: irq_data, dest: cpumask): number {
   const s = vs();
   const affmsk = irqd.common.affinity;
   const apicd = apic_chip_data(irqd)!;
@@ -376,15 +352,6 @@ function clear_irq_vector(irqd: irq_data): void {
   apicd.prev_vector = 0;
   apicd.move_in_progress = false;
   hlist_del_init(apicd);
-}
-
-function hlist_del_init(apicd: apic_chip_data): void {
-  if (!apicd.clist) return;
-  for (const cl of vs().cleanup) {
-    const i = cl.head.indexOf(apicd);
-    if (i >= 0) cl.head.splice(i, 1);
-  }
-  apicd.clist = false;
 }
 
 // arch/x86/kernel/apic/vector.c: x86_vector_deactivate()
@@ -555,189 +522,6 @@ const x86_vector_domain_ops: irq_domain_ops = {
   debug_show: x86_vector_debug_show,
 };
 
-/* ------------------------------------------------------ moves and cleanup */
-
-// arch/x86/kernel/apic/vector.c: free_moved_vector()
-function free_moved_vector(apicd: apic_chip_data): void {
-  const s = vs();
-  const vector = apicd.prev_vector;
-  const cpu = apicd.prev_cpu;
-  const managed = apicd.is_managed;
-  trace_event("irq_vectors", "vector_free_moved", "irq=%u cpu=%u vector=%u is_managed=%d", apicd.irq, cpu, vector, managed ? 1 : 0);
-  irq_matrix_free(s.matrix, cpu, vector, managed);
-  s.vector_irq[cpu]![vector] = VECTOR_UNUSED;
-  hlist_del_init(apicd);
-  apicd.prev_vector = 0;
-  apicd.move_in_progress = false;
-}
-
-// arch/x86/kernel/apic/vector.c: __vector_cleanup(); vector_lock held, on the old target CPU
-function __vector_cleanup(cl: vector_cleanup, check_irr: boolean): void {
-  let rearm = false;
-  for (const apicd of [...cl.head]) {
-    const vector = apicd.prev_vector;
-    // Paranoia: Check if the vector that needs to be cleaned up is
-    // registered at the APICs IRR. That's clearly a hardware issue if the
-    // vector arrived on the old target _after_ interrupts were disabled
-    // above. Keep @apicd on the list and schedule the timer again to give
-    // the CPU a chance to handle the pending interrupt.
-    const irr = check_irr ? apic_read(APIC_IRR + Math.floor(vector / 32) * 0x10) : 0;
-    if (irr & (1 << (vector % 32))) {
-      pr_warn_once("Moved interrupt pending in old target APIC %u\n", apicd.irq);
-      rearm = true;
-      continue;
-    }
-    free_moved_vector(apicd);
-  }
-  if (rearm) mod_timer(cl.timer, jiffies() + 1);
-}
-
-// arch/x86/kernel/apic/vector.c: vector_cleanup_callback()
-function vector_cleanup_callback(cl: vector_cleanup): void {
-  const s = vs();
-  // Prevent vectors vanishing under us
-  raw_spin_lock_irq(s.lock);
-  __vector_cleanup(cl, true);
-  raw_spin_unlock_irq(s.lock);
-}
-
-// arch/x86/kernel/apic/vector.c: __vector_schedule_cleanup()
-function __vector_schedule_cleanup(apicd: apic_chip_data): void {
-  const s = vs();
-  const cpu = apicd.prev_cpu;
-  raw_spin_lock(s.lock);
-  apicd.move_in_progress = false;
-  if (cpu_online(cpu)) {
-    const cl = s.cleanup[cpu]!;
-    cl.head.unshift(apicd);
-    apicd.clist = true;
-    if (!timer_pending(cl.timer)) {
-      cl.timer.expires = jiffies() + 1;
-      add_timer_on(cl.timer, cpu);
-    }
-  } else {
-    pr_warn("IRQ %u schedule cleanup for offline CPU %u\n", apicd.irq, cpu);
-    free_moved_vector(apicd);
-  }
-  raw_spin_unlock(s.lock);
-}
-
-// arch/x86/kernel/apic/vector.c: vector_schedule_cleanup()
-export function vector_schedule_cleanup(cfg: irq_cfg): void {
-  const apicd = apicd_of_cfg(cfg);
-  if (apicd?.move_in_progress) __vector_schedule_cleanup(apicd);
-}
-
-function apicd_of_cfg(cfg: irq_cfg): apic_chip_data | null {
-  return cfgOwner.get(cfg) ?? null;
-}
-const cfgOwner = new WeakMap<irq_cfg, apic_chip_data>();
-
-// arch/x86/kernel/apic/vector.c: irq_complete_move()
-export function irq_complete_move(cfg: irq_cfg | null): void {
-  if (!cfg) return;
-  const apicd = apicd_of_cfg(cfg);
-  if (!apicd || !apicd.move_in_progress) return;
-  // If the interrupt arrived on the new target CPU, cleanup the vector on
-  // the old target CPU. A vector check is not required because an
-  // interrupt can never move from one vector to another on the same CPU.
-  if (apicd.cpu === smp_processor_id()) __vector_schedule_cleanup(apicd);
-}
-
-// arch/x86/kernel/apic/vector.c: apic_force_complete_move(); called from
-// fixup_irqs() on the outgoing CPU with desc->lock held, interrupts off
-function apic_force_complete_move(irqd: irq_data): void {
-  const s = vs();
-  const cpu = smp_processor_id();
-  raw_spin_lock(s.lock);
-  try {
-    const apicd = apic_chip_data(irqd);
-    if (!apicd) return;
-    // If prev_vector is empty or the descriptor is neither currently nor
-    // previously on the outgoing CPU no action required.
-    const vector = apicd.prev_vector;
-    if (!vector || (apicd.cpu !== cpu && apicd.prev_cpu !== cpu)) return;
-    // This is tricky. If the cleanup of the old vector has not been done
-    // yet, then the following setaffinity call will fail with -EBUSY. This
-    // can leave the interrupt in a stale state. All CPUs are stuck in stop
-    // machine with interrupts disabled so calling __irq_complete_move()
-    // would be completely pointless: release the vector.
-    if (apicd.move_in_progress) {
-      // No interrupt arrived on the new target since the move: print the
-      // irq and the old vector, as the kernel does, for the post-mortem.
-      pr_warn("IRQ fixup: irq %d move in progress, old vector %d\n", irqd.irq, vector);
-    }
-    free_moved_vector(apicd);
-  } finally {
-    raw_spin_unlock(s.lock);
-  }
-}
-
-/* -------------------------------------------------------------- the chip */
-
-// arch/x86/kernel/apic/vector.c: apic_set_affinity()
-function apic_set_affinity(irqd: irq_data, dest: cpumask, _force: boolean): number {
-  const s = vs();
-  if (WARN_ON_ONCE(!irqd_is_activated(irqd), { fn: "apic_set_affinity" })) return -EIO;
-  raw_spin_lock(s.lock);
-  cpumask_and(s.searchmask, dest, cpu_online_mask());
-  const err = irqd_affinity_is_managed(irqd) ? assign_managed_vector(irqd, s.searchmask) : assign_vector_locked(irqd, s.searchmask);
-  raw_spin_unlock(s.lock);
-  return err ? err : IRQ_SET_MASK_OK;
-}
-
-// arch/x86/kernel/apic/vector.c: apic_ack_irq()
-export function apic_ack_irq(irqd: irq_data): void {
-  irq_move_irq(irqd);
-  apic_eoi();
-}
-
-// arch/x86/kernel/apic/vector.c: apic_ack_edge()
-export function apic_ack_edge(irqd: irq_data): void {
-  irq_complete_move(irqd_cfg(irqd));
-  irq_move_irq(irqd);
-  apic_eoi();
-}
-
-// arch/x86/kernel/apic/vector.c: apic_retrigger_irq(): a self-IPI to the target
-function apic_retrigger_irq(irqd: irq_data): number {
-  const s = vs();
-  const apicd = apic_chip_data(irqd)!;
-  const flags = raw_spin_lock_irqsave(s.lock);
-  default_send_IPI_single_phys(apicd.cpu, apicd.vector);
-  raw_spin_unlock_irqrestore(s.lock, flags);
-  return 1;
-}
-
-// arch/x86/kernel/apic/msi.c: __irq_msi_compose_msg()
-export function __irq_msi_compose_msg(cfg: irq_cfg, msg: msi_msg, dmar: boolean): void {
-  msg.address_lo = 0;
-  msg.address_hi = 0;
-  msg.data = 0;
-  // base_address 0xfee, dest_mode_logical 0 (physical), destid_0_7
-  msg.address_lo = (X86_MSI_BASE_ADDRESS_LOW | ((cfg.dest_apicid & 0xff) << 12)) >>> 0;
-  // delivery_mode FIXED (0), vector
-  msg.data = cfg.vector & 0xff;
-  msg.address_hi = X86_MSI_BASE_ADDRESS_HIGH;
-  if (dmar) msg.address_hi = ((cfg.dest_apicid >>> 8) << 8) >>> 0;
-  else WARN_ON_ONCE(cfg.dest_apicid > 0xff, { fn: "__irq_msi_compose_msg" });
-}
-
-// arch/x86/kernel/apic/vector.c: x86_vector_msi_compose_msg()
-function x86_vector_msi_compose_msg(data: irq_data, msg: msi_msg): void {
-  __irq_msi_compose_msg(irqd_cfg(data)!, msg, false);
-}
-
-/** static struct irq_chip lapic_controller */
-export const lapic_controller: irq_chip = {
-  name: "APIC",
-  irq_ack: apic_ack_edge,
-  irq_set_affinity: apic_set_affinity,
-  irq_compose_msi_msg: x86_vector_msi_compose_msg,
-  irq_retrigger: apic_retrigger_irq,
-  irq_force_complete_move: apic_force_complete_move,
-};
-
 /* --------------------------------------------------------------- boot */
 
 /**
@@ -787,19 +571,4 @@ export function lapic_online(): void {
   // would install on every CPU, so every slot starts out unused.
   s.vector_irq[smp_processor_id()]!.fill(VECTOR_UNUSED);
   raw_spin_unlock_irqrestore(s.lock, flags);
-}
-
-// arch/x86/kernel/apic/vector.c: lapic_offline(); on the dying CPU, interrupts off
-export function lapic_offline(): void {
-  const s = vs();
-  const cl = s.cleanup[smp_processor_id()]!;
-  lock_vector_lock();
-  // In case the vector cleanup timer has not expired
-  __vector_cleanup(cl, false);
-  irq_matrix_offline(s.matrix);
-  // timer_delete_sync_try(): the callback cannot be running, it runs on
-  // this CPU, which is in stop_machine
-  timer_delete(cl.timer);
-  WARN_ON_ONCE(cl.head.length !== 0, { fn: "lapic_offline" });
-  unlock_vector_lock();
 }

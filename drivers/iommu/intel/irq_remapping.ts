@@ -42,7 +42,8 @@ import {
 } from "../../../lib/irq/irqdomain.ts";
 import { MSI_FLAG_MULTI_PCI_MSI, MSI_FLAG_PCI_IMS, msi_parent_init_dev_msi_info } from "../../../lib/irq/msi.ts";
 import { msi_msg, type msi_parent_ops } from "../../../lib/irq/msi_types.ts";
-import { apic_ack_irq, irqd_cfg, vector_schedule_cleanup, x86_vector_domain, X86_MSI_BASE_ADDRESS_HIGH, X86_MSI_BASE_ADDRESS_LOW, type irq_alloc_info, type irq_cfg } from "../../../irqchip/x86/vector.ts";
+import { apic_ack_irq, irqd_cfg, x86_vector_domain, X86_MSI_BASE_ADDRESS_HIGH, X86_MSI_BASE_ADDRESS_LOW, type irq_alloc_info, type irq_cfg } from "../../../irqchip/x86/vector.ts";
+import { vector_schedule_cleanup } from "../../../irqchip/x86/vector_cleanup.ts";
 import { X86_IRQ_ALLOC_TYPE_HPET, X86_IRQ_ALLOC_TYPE_IOAPIC, X86_IRQ_ALLOC_TYPE_PCI_MSI, X86_IRQ_ALLOC_TYPE_PCI_MSIX, X86_VECTOR_MSI_FLAGS_SUPPORTED } from "../../../irqchip/x86/msi.ts";
 import { pci_dev, pci_dev_id } from "../../pci/pci.ts";
 import { dmar_disable_qi, dmar_enable_qi, dmar_fault, dmar_find_matched_drhd_unit, dmar_iommus, dmar_ir_support, dmar_table_init, IOMMU_WAIT_OP, qi_global_iec, qi_submit_sync } from "./dmar.ts";

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // kernel/irq/chip.c (without the flow handlers, which are in flow.ts):
-// installing chips and handlers, startup/shutdown/enable/disable, the
-// mask/unmask primitives, the hierarchy *_parent helpers and
-// irq_chip_compose_msi_msg().
+// installing chips and handlers, startup/shutdown/enable/disable and the
+// mask/unmask primitives. The hierarchy *_parent helpers,
+// irq_chip_compose_msi_msg() and irq_chip_pm_get/put() are in
+// chip_hierarchy.ts and re-exported here.
 //
 // Everything here that touches a descriptor runs with desc->lock held and
 // interrupts off, as in the kernel, except the setters, which take the lock
@@ -10,7 +11,7 @@
 
 import { site_of } from "../kernel/stacktrace.ts";
 import { K } from "../kernel/kernel.ts";
-import { EINVAL, ENOSYS } from "../kernel/errno.ts";
+import { EINVAL } from "../kernel/errno.ts";
 import { WARN, WARN_ON, WARN_ON_ONCE } from "../kernel/bug.ts";
 import { cpumask, cpumask_copy, cpumask_and, cpumask_empty, cpumask_set_cpu, cpumask_clear_cpu, cpu_online_mask } from "../kernel/cpumask.ts";
 import { raw_spin_lock_irqsave, raw_spin_unlock_irqrestore } from "../kernel/spinlock.ts";
@@ -35,7 +36,6 @@ import {
   IRQCHIP_AFFINITY_PRE_STARTUP,
   IRQCHIP_EOI_IF_HANDLED,
   IRQCHIP_EOI_THREADED,
-  IRQCHIP_SKIP_SET_WAKE,
   IRQD_AFFINITY_MANAGED,
   IRQD_IRQ_DISABLED,
   IRQD_IRQ_MASKED,
@@ -47,7 +47,7 @@ import {
   IRQD_TRIGGER_MASK,
   type irq_chip,
 } from "./irq.ts";
-import type { msi_desc, msi_msg } from "./msi_types.ts";
+import type { msi_desc } from "./msi_types.ts";
 import {
   irq_to_desc,
   chained_action_handler,
@@ -74,6 +74,8 @@ import { irq_domain_activate_irq, irq_domain_deactivate_irq } from "./irqdomain.
 import { check_irq_resend, clear_irq_resend } from "./resend.ts";
 import { irq_do_set_affinity, irq_setup_affinity, __irq_set_trigger } from "./manage.ts";
 import { mask_ack_irq } from "./flow.ts";
+
+export * from "./chip_hierarchy.ts";
 
 // lockdep's "at:" (the _RET_IP_) of the locks the functions below take
 const irq_set_chip_ip = site_of(irq_set_chip);
@@ -508,149 +510,6 @@ export function irq_clear_norequest(irq: number): void {
 void IRQ_LEVEL;
 void IRQ_PER_CPU;
 void IRQ_NO_BALANCING;
-
-/* ------------------------------------------------ hierarchy *_parent helpers */
-
-function parent(d: irq_data): irq_data {
-  return d.parent_data!;
-}
-
-// kernel/irq/chip.c: irq_chip_ack_parent() and friends: the parent must implement them
-export function irq_chip_ack_parent(d: irq_data): void {
-  const p = parent(d);
-  p.chip.irq_ack!(p);
-}
-export function irq_chip_mask_parent(d: irq_data): void {
-  const p = parent(d);
-  p.chip.irq_mask!(p);
-}
-export function irq_chip_mask_ack_parent(d: irq_data): void {
-  const p = parent(d);
-  p.chip.irq_mask_ack!(p);
-}
-export function irq_chip_unmask_parent(d: irq_data): void {
-  const p = parent(d);
-  p.chip.irq_unmask!(p);
-}
-export function irq_chip_eoi_parent(d: irq_data): void {
-  const p = parent(d);
-  p.chip.irq_eoi!(p);
-}
-
-// kernel/irq/chip.c: irq_chip_enable_parent()
-export function irq_chip_enable_parent(d: irq_data): void {
-  const p = parent(d);
-  if (p.chip.irq_enable) p.chip.irq_enable(p);
-  else p.chip.irq_unmask!(p);
-}
-
-// kernel/irq/chip.c: irq_chip_disable_parent()
-export function irq_chip_disable_parent(d: irq_data): void {
-  const p = parent(d);
-  if (p.chip.irq_disable) p.chip.irq_disable(p);
-  else p.chip.irq_mask!(p);
-}
-
-// kernel/irq/chip.c: irq_chip_startup_parent()
-export function irq_chip_startup_parent(d: irq_data): number {
-  const p = parent(d);
-  if (p.chip.irq_startup) return p.chip.irq_startup(p);
-  irq_chip_enable_parent(d);
-  return 0;
-}
-
-// kernel/irq/chip.c: irq_chip_shutdown_parent()
-export function irq_chip_shutdown_parent(d: irq_data): void {
-  const p = parent(d);
-  if (p.chip.irq_shutdown) p.chip.irq_shutdown(p);
-  else irq_chip_disable_parent(d);
-}
-
-// kernel/irq/chip.c: irq_chip_set_affinity_parent()
-export function irq_chip_set_affinity_parent(d: irq_data, dest: cpumask, force: boolean): number {
-  const p = d.parent_data;
-  if (p?.chip.irq_set_affinity) return p.chip.irq_set_affinity(p, dest, force);
-  return -ENOSYS;
-}
-
-// kernel/irq/chip.c: irq_chip_set_type_parent()
-export function irq_chip_set_type_parent(d: irq_data, type: number): number {
-  const p = d.parent_data;
-  if (p?.chip.irq_set_type) return p.chip.irq_set_type(p, type);
-  return -ENOSYS;
-}
-
-// kernel/irq/chip.c: irq_chip_set_vcpu_affinity_parent()
-export function irq_chip_set_vcpu_affinity_parent(d: irq_data, vcpu_info: unknown): number {
-  const p = d.parent_data;
-  if (p?.chip.irq_set_vcpu_affinity) return p.chip.irq_set_vcpu_affinity(p, vcpu_info);
-  return -ENOSYS;
-}
-
-// kernel/irq/chip.c: irq_chip_set_wake_parent()
-export function irq_chip_set_wake_parent(d: irq_data, on: number): number {
-  const p = parent(d);
-  if ((p.chip.flags ?? 0) & IRQCHIP_SKIP_SET_WAKE) return 0;
-  if (p.chip.irq_set_wake) return p.chip.irq_set_wake(p, on);
-  return -ENOSYS;
-}
-
-// kernel/irq/chip.c: irq_chip_request_resources_parent()
-export function irq_chip_request_resources_parent(d: irq_data): number {
-  const p = parent(d);
-  if (p.chip.irq_request_resources) return p.chip.irq_request_resources(p);
-  return 0;
-}
-
-// kernel/irq/chip.c: irq_chip_release_resources_parent()
-export function irq_chip_release_resources_parent(d: irq_data): void {
-  const p = parent(d);
-  if (p.chip.irq_release_resources) p.chip.irq_release_resources(p);
-}
-
-// kernel/irq/chip.c: irq_chip_set_parent_state()
-export function irq_chip_set_parent_state(d: irq_data, which: number, val: boolean): number {
-  const p = d.parent_data;
-  if (!p || !p.chip.irq_set_irqchip_state) return 0;
-  return p.chip.irq_set_irqchip_state(p, which, val);
-}
-
-// kernel/irq/chip.c: irq_chip_get_parent_state()
-export function irq_chip_get_parent_state(d: irq_data, which: number, state: { value: boolean }): number {
-  const p = d.parent_data;
-  if (!p || !p.chip.irq_get_irqchip_state) return 0;
-  return p.chip.irq_get_irqchip_state(p, which, state);
-}
-
-// kernel/irq/chip.c: irq_chip_retrigger_hierarchy(): the first parent that can retrigger
-export function irq_chip_retrigger_hierarchy(d: irq_data): number {
-  for (let p = d.parent_data; p; p = p.parent_data) {
-    if (p.chip.irq_retrigger) return p.chip.irq_retrigger(p);
-  }
-  return 0;
-}
-
-// kernel/irq/chip.c: irq_chip_compose_msi_msg(): the outermost chip that can compose
-export function irq_chip_compose_msi_msg(d: irq_data, msg: msi_msg): number {
-  let pos: irq_data | null = null;
-  for (let x: irq_data | null = d; x; x = x.parent_data) {
-    if (x.chip.irq_compose_msi_msg) {
-      pos = x;
-      break;
-    }
-  }
-  if (!pos) return -ENOSYS;
-  pos.chip.irq_compose_msi_msg!(pos, msg);
-  return 0;
-}
-
-// kernel/irq/chip.c: irq_chip_pm_get(): runtime PM of domain->pm_dev (none in irqlab)
-export function irq_chip_pm_get(_d: irq_data): number {
-  return 0;
-}
-
-// kernel/irq/chip.c: irq_chip_pm_put()
-export function irq_chip_pm_put(_d: irq_data): void {}
 
 /** irq_set_irq_type() is in manage_state.ts with the other bus-locked setters. */
 export function irq_get_trigger_type(irq: number): number {

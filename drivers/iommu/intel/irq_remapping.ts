@@ -46,7 +46,8 @@ import { apic_ack_irq, irqd_cfg, x86_vector_domain, X86_MSI_BASE_ADDRESS_HIGH, X
 import { vector_schedule_cleanup } from "../../../irqchip/x86/vector_cleanup.ts";
 import { X86_IRQ_ALLOC_TYPE_HPET, X86_IRQ_ALLOC_TYPE_IOAPIC, X86_IRQ_ALLOC_TYPE_PCI_MSI, X86_IRQ_ALLOC_TYPE_PCI_MSIX, X86_VECTOR_MSI_FLAGS_SUPPORTED } from "../../../irqchip/x86/msi.ts";
 import { pci_dev, pci_dev_id } from "../../pci/pci.ts";
-import { dmar_disable_qi, dmar_enable_qi, dmar_fault, dmar_find_matched_drhd_unit, dmar_iommus, dmar_ir_support, dmar_table_init, IOMMU_WAIT_OP, qi_global_iec, qi_submit_sync } from "./dmar.ts";
+import { dmar_fault, dmar_find_matched_drhd_unit, dmar_iommus, dmar_ir_support, dmar_table_init, IOMMU_WAIT_OP } from "./dmar.ts";
+import { dmar_disable_qi, dmar_enable_qi, qi_global_iec, qi_submit_sync } from "./dmar_qi.ts";
 import {
   DMA_GCMD_CFI,
   DMA_GCMD_IRE,

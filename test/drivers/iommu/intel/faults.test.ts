@@ -15,7 +15,7 @@ import { disable_irq, enable_irq } from "../../../../lib/irq/manage.ts";
 import { composeCompat } from "../../../../lib/hw/fabric.ts";
 import { remappableMsg } from "../../../../lib/hw/vtd.ts";
 import type { Machine } from "../../../../lib/machine.ts";
-import { qi_global_iec } from "../../../../drivers/iommu/intel/dmar.ts";
+import { qi_global_iec } from "../../../../drivers/iommu/intel/dmar_qi.ts";
 import { DMAR_FSTS_REG } from "../../../../drivers/iommu/intel/iommu.ts";
 import { dmesgLines } from "../../../harness.ts";
 import { irRig, irteIndex, NIC_RID, ofKind, ROGUE_RID, type IrRig } from "./ir_rig.ts";

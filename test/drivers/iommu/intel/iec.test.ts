@@ -16,7 +16,7 @@ import { cpumask_of } from "../../../../lib/kernel/cpumask.ts";
 import { msleep, udelay } from "../../../../lib/kernel/delay.ts";
 import { irq_set_affinity } from "../../../../lib/irq/manage_affinity.ts";
 import { IRTE_DEST } from "../../../../lib/hw/vtd.ts";
-import { qi_global_iec } from "../../../../drivers/iommu/intel/dmar.ts";
+import { qi_global_iec } from "../../../../drivers/iommu/intel/dmar_qi.ts";
 import { irqlab_ir_skip_iec_flush } from "../../../../drivers/iommu/intel/irq_remapping.ts";
 import { dmesgLines } from "../../../harness.ts";
 import { irRig, irteIndex, ofKind, target, tracepoints, type IrRig } from "./ir_rig.ts";

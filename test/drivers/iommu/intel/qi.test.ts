@@ -13,7 +13,7 @@ import { cpumask_of } from "../../../../lib/kernel/cpumask.ts";
 import { msleep } from "../../../../lib/kernel/delay.ts";
 import { EINVAL, ETIMEDOUT } from "../../../../lib/kernel/errno.ts";
 import { irq_set_affinity } from "../../../../lib/irq/manage_affinity.ts";
-import { qi_global_iec, qi_submit_sync } from "../../../../drivers/iommu/intel/dmar.ts";
+import { qi_global_iec, qi_submit_sync } from "../../../../drivers/iommu/intel/dmar_qi.ts";
 import { QI_IEC_TYPE, QI_LENGTH, QI_PGRP_RESP_TYPE, type qi_desc } from "../../../../drivers/iommu/intel/iommu.ts";
 import { dmesgLines } from "../../../harness.ts";
 import { irRig, irteIndex, target, tracepoints, type IrRig } from "./ir_rig.ts";

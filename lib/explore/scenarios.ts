@@ -15,6 +15,7 @@
 import { SimulatorError } from "../sim/sim.ts";
 import type { Rng } from "../sim/rng.ts";
 import { K } from "../kernel/kernel.ts";
+import { irqlab_handler_busy } from "../kernel/frame.ts";
 import { EBUSY, EINVAL } from "../kernel/errno.ts";
 import { msleep } from "../kernel/delay.ts";
 import { smp_processor_id } from "../kernel/context.ts";
@@ -63,13 +64,21 @@ export async function join(ts: readonly task_struct[]): Promise<void> {
   for (const t of ts) await wait_for_completion(to_kthread(t).exited);
 }
 
-/** The test NIC's queue interrupt as re-requested by the scenario (the driver's handler is private to it). */
+/**
+ * The test NIC's queue interrupt as the scenario requests it (the driver's
+ * handler is private to it, and spins its time away synchronously). The
+ * handler's time is declared with irqlab_handler_busy(): the flow handler's
+ * frame then suspends holding IRQD_IRQ_INPROGRESS, so other CPUs' tasks run
+ * meanwhile and synchronize_irq(), disable_irq() and free_irq() have a
+ * handler in progress to wait for. Called by genirq from the frame of the
+ * interrupt (hardirq, desc->lock dropped), as irqlab_handler_busy() needs.
+ */
 function explore_nic_interrupt(_irq: number, dev_id: unknown): irqreturn_t {
   const q = dev_id as testnic_queue & { handler_ns?: number };
   const cpu = smp_processor_id();
   q.per_cpu[cpu] = (q.per_cpu[cpu] ?? 0) + 1;
   q.count++;
-  if (q.handler_ns) K.sim.spinFor(q.handler_ns, "explore handler");
+  if (q.handler_ns) irqlab_handler_busy(q.handler_ns);
   return IRQ_HANDLED;
 }
 
@@ -230,6 +239,13 @@ function msixChurn(ir: boolean): ExploreScenario {
         return;
       }
       const hw = ctx.m.pci.device<TestNic>(NIC_BDF);
+      // every line gets the scenario's handler before traffic starts, so
+      // each handler run is in progress across scheduling points
+      for (const qq of priv.queues) {
+        await free_irq(qq.irq, qq);
+        const ret = await request_irq(qq.irq, explore_nic_interrupt, 0, qq.name, qq);
+        if (ret !== 0) ctx.fail(`request_irq(${qq.irq}) = ${ret}`);
+      }
       ctx.watch(priv.queues.map((qq) => ({ bdf: NIC_BDF, index: qq.index, irq: qq.irq, name: qq.name })));
       hw.startTraffic({ periodNs: 15 * US + ctx.rng.int(40 * US), jitterNs: 10 * US });
       ctx.armFaults();

@@ -58,6 +58,12 @@ function __remove_cpu(cpu: number): number {
   if (!cpu_online(cpu)) return 0;
   if (num_online_cpus() <= 1) return -EBUSY;
   const c = sim.cpus[cpu]!;
+  // The stopper thread runs take_cpu_down() in task context: not before the
+  // outgoing CPU left the interrupt it may be handling (a frame suspended in
+  // a busy handler or a lock wait), whose exit would turn interrupts back on
+  // under the dying callbacks. The caller holds no spinlock (might_sleep), so
+  // that CPU's frames run on during this spin.
+  if (c.frames.length) sim.spinUntil(() => c.frames.length === 0, Infinity, `stop_machine: CPU${cpu} in an interrupt`);
   // take_cpu_down() on the outgoing CPU, in stop_machine context
   sim.on(c, () => {
     local_irq_disable();

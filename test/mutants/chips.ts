@@ -12,7 +12,9 @@ import { irq_chip_orig } from "../../lib/irq/trace.ts";
 import type { cpumask } from "../../lib/kernel/cpumask.ts";
 import { intel_ir_chip } from "../../drivers/iommu/intel/irq_remapping.ts";
 import { CTRL_VECTOR_MASKBIT } from "../../irqchip/irq-pci-intel-idxd.ts";
-import { testnicMsixRig } from "../../lib/review/subjects.ts";
+import type { msi_msg } from "../../lib/irq/msi_types.ts";
+import { mlx5_ims_chip_data_of } from "../../irqchip/irq-mlx5-ims.ts";
+import { mlx5ImsRig, testnicMsixRig } from "../../lib/review/subjects.ts";
 import type { ChipRig } from "../../lib/review/conformance.ts";
 import { patchChip, type Mutant } from "./harness.ts";
 import { imsSubject } from "./rigs.ts";
@@ -26,6 +28,7 @@ const IMS_SLOT_CTRL = 0xc;
 
 const msix = { name: "PCI-MSIX (test NIC, x86 vector domain)", factory: testnicMsixRig(false) };
 const irMsix = { name: "IR-PCI-MSIX (test NIC, Intel interrupt remapping)", factory: testnicMsixRig(true) };
+const mlx5Ims = { name: "MLX5-IMS (queue-backed mlx5 IMS, x86 vector domain)", factory: mlx5ImsRig(false), options: { mask: "lazy" as const } };
 
 export const conformanceMutants: Mutant[] = [
   {
@@ -95,5 +98,21 @@ export const conformanceMutants: Mutant[] = [
       });
     },
     catch: { how: "conformance", subject: irMsix, check: "affinity", message: /it was handled on CPU\d \(no deferred move was pending\)/ },
+  },
+  {
+    name: "one pending async push (mlx5 IMS)",
+    bug: "the mlx5 IMS chip remembers one entry for its async push (the last message an affinity change recorded without remapping) instead of a set: when two interrupts move before the work runs, the first one's device entry keeps the old message",
+    mutateRig(rig) {
+      const ims = rig.m.enter(() => mlx5_ims_chip_data_of(irq_get_irq_data(rig.irqs[0]!)!));
+      patchChip(rigChip(rig), "irq_write_msi_msg", (orig) => (d: irq_data, msg: msi_msg) => {
+        orig(d, msg);
+        const index = irq_data_get_msi_desc(d)!.msi_index;
+        if (!ims.async_dirty.has(index)) return;
+        // the single "entry to push" field overwritten
+        ims.async_dirty.clear();
+        ims.async_dirty.add(index);
+      });
+    },
+    catch: { how: "conformance", subject: mlx5Ims, check: "message", message: /the deferred update never reached the device/ },
   },
 ];

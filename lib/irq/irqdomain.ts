@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // kernel/irq/irqdomain.c, include/linux/irqdomain.h and irqdomain_defs.h:
 // interrupt domains and hierarchies. This file has domain creation, naming,
-// lookup, the reverse map, the associate/map path and activation; the
-// hierarchical allocation and free path is in irqdomain_hier.ts.
+// lookup and the debugfs domain files; the reverse map and the
+// associate/map path are in irqdomain_map.ts, the hierarchical allocation,
+// free and activation path is in irqdomain_hier.ts, both re-exported here.
 //
 // Everything that takes irq_domain_mutex or a domain's root mutex may sleep:
 // it returns its result, or a promise of it only when it really slept
@@ -21,7 +22,7 @@ import { pr_debug, pr_err, pr_info } from "../kernel/printk.ts";
 import { sprintf } from "../kernel/vsprintf.ts";
 import { sleepable, type Sleepable } from "../kernel/sleepable.ts";
 import type { irq_data } from "./irq.ts";
-import { irqd_clr_activated, irqd_is_activated, irqd_set_activated, type seq_file } from "./irq.ts";
+import type { seq_file } from "./irq.ts";
 import { irq_alloc_descs } from "./irqdesc.ts";
 import type { msi_parent_ops } from "./msi_types.ts";
 import { trace_domain_op } from "./trace.ts";
@@ -573,48 +574,3 @@ export function irq_domain_debugfs_lookup(name: string): irq_domain | undefined 
 export function irq_domain_debugfs_names(): string[] {
   return [...irq_domain_state().debugfs.keys()].sort();
 }
-
-// kernel/irq/irqdomain.c: __irq_domain_activate_irq()
-function __irq_domain_activate_irq(irqd: irq_data | null, reserve: boolean): number {
-  let ret = 0;
-  if (irqd && irqd.domain) {
-    const domain = irqd.domain;
-    if (irqd.parent_data) ret = __irq_domain_activate_irq(irqd.parent_data, reserve);
-    if (!ret && domain.ops.activate) {
-      const act = domain.ops.activate;
-      ret = trace_domain_op("activate", domain, irqd.irq, 1, () => act.call(domain.ops, domain, irqd, reserve));
-      // Rollback in case of error
-      if (ret && irqd.parent_data) __irq_domain_deactivate_irq(irqd.parent_data);
-    }
-  }
-  return ret;
-}
-
-// kernel/irq/irqdomain.c: __irq_domain_deactivate_irq()
-function __irq_domain_deactivate_irq(irq_data: irq_data | null): void {
-  if (irq_data && irq_data.domain) {
-    const domain = irq_data.domain;
-    if (domain.ops.deactivate) {
-      const de = domain.ops.deactivate;
-      trace_domain_op("deactivate", domain, irq_data.irq, 1, () => de.call(domain.ops, domain, irq_data));
-    }
-    if (irq_data.parent_data) __irq_domain_deactivate_irq(irq_data.parent_data);
-  }
-}
-
-// kernel/irq/irqdomain.c: irq_domain_activate_irq()
-export function irq_domain_activate_irq(irq_data: irq_data, reserve: boolean): number {
-  let ret = 0;
-  if (!irqd_is_activated(irq_data)) ret = __irq_domain_activate_irq(irq_data, reserve);
-  if (!ret) irqd_set_activated(irq_data);
-  return ret;
-}
-
-// kernel/irq/irqdomain.c: irq_domain_deactivate_irq()
-export function irq_domain_deactivate_irq(irq_data: irq_data): void {
-  if (irqd_is_activated(irq_data)) {
-    __irq_domain_deactivate_irq(irq_data);
-    irqd_clr_activated(irq_data);
-  }
-}
-

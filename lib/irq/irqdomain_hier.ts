@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// kernel/irq/irqdomain.c, CONFIG_IRQ_DOMAIN_HIERARCHY part: allocating and
-// freeing interrupts through a stack of domains (C14-C19).
+// kernel/irq/irqdomain.c, CONFIG_IRQ_DOMAIN_HIERARCHY part: allocating,
+// freeing (C14-C19) and activating (C20, C21) interrupts through a stack of
+// domains.
 //
 // One irq_data per hierarchy level: the outermost is embedded in the
 // descriptor, the inner ones are allocated here and chained through
-// parent_data. The whole operation runs under the root domain's mutex.
+// parent_data. Allocation and free run under the root domain's mutex.
 
 import { ENOENT, EBUSY, EINVAL, ENOSYS, ENOTCONN } from "../kernel/errno.ts";
 import { mutex_unlock } from "../kernel/mutex.ts";
 import { may_sleep, sleepable, type Sleepable } from "../kernel/sleepable.ts";
 import { WARN, WARN_ON } from "../kernel/bug.ts";
 import { pr_debug, pr_info } from "../kernel/printk.ts";
-import { irq_data, irq_data as irq_data_struct, IRQ_NOREQUEST, type irq_chip } from "./irq.ts";
+import { irq_data, irq_data as irq_data_struct, irqd_clr_activated, irqd_is_activated, irqd_set_activated, IRQ_NOREQUEST, type irq_chip } from "./irq.ts";
 import { irq_free_descs, irq_get_irq_data, irq_to_desc, type irq_flow_handler_t } from "./irqdesc.ts";
 import type { irq_affinity_desc } from "./interrupt.ts";
 import {
@@ -418,4 +419,48 @@ function* irq_domain_pop_irq_g(domain: irq_domain | null, virq: number): Sleepab
 
 export function irq_domain_pop_irq(domain: irq_domain | null, virq: number): number | Promise<number> {
   return sleepable(irq_domain_pop_irq_g(domain, virq));
+}
+
+// kernel/irq/irqdomain.c: __irq_domain_activate_irq()
+function __irq_domain_activate_irq(irqd: irq_data | null, reserve: boolean): number {
+  let ret = 0;
+  if (irqd && irqd.domain) {
+    const domain = irqd.domain;
+    if (irqd.parent_data) ret = __irq_domain_activate_irq(irqd.parent_data, reserve);
+    if (!ret && domain.ops.activate) {
+      const act = domain.ops.activate;
+      ret = trace_domain_op("activate", domain, irqd.irq, 1, () => act.call(domain.ops, domain, irqd, reserve));
+      // Rollback in case of error
+      if (ret && irqd.parent_data) __irq_domain_deactivate_irq(irqd.parent_data);
+    }
+  }
+  return ret;
+}
+
+// kernel/irq/irqdomain.c: __irq_domain_deactivate_irq()
+function __irq_domain_deactivate_irq(irq_data: irq_data | null): void {
+  if (irq_data && irq_data.domain) {
+    const domain = irq_data.domain;
+    if (domain.ops.deactivate) {
+      const de = domain.ops.deactivate;
+      trace_domain_op("deactivate", domain, irq_data.irq, 1, () => de.call(domain.ops, domain, irq_data));
+    }
+    if (irq_data.parent_data) __irq_domain_deactivate_irq(irq_data.parent_data);
+  }
+}
+
+// kernel/irq/irqdomain.c: irq_domain_activate_irq()
+export function irq_domain_activate_irq(irq_data: irq_data, reserve: boolean): number {
+  let ret = 0;
+  if (!irqd_is_activated(irq_data)) ret = __irq_domain_activate_irq(irq_data, reserve);
+  if (!ret) irqd_set_activated(irq_data);
+  return ret;
+}
+
+// kernel/irq/irqdomain.c: irq_domain_deactivate_irq()
+export function irq_domain_deactivate_irq(irq_data: irq_data): void {
+  if (irqd_is_activated(irq_data)) {
+    __irq_domain_deactivate_irq(irq_data);
+    irqd_clr_activated(irq_data);
+  }
 }

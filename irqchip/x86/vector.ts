@@ -77,7 +77,7 @@ import {
   type irq_cfg,
   type vector_irq_entry,
 } from "./hw_irq.ts";
-import { cfgOwner, hlist_del_init, vector_cleanup_callback, type vector_cleanup } from "./vector_cleanup.ts";
+import { apicd_hw_irq_cfg, hlist_del_init, vector_cleanup_callback, type vector_cleanup } from "./vector_cleanup.ts";
 import { lapic_controller } from "./vector_chip.ts";
 
 export * from "./hw_irq.ts";
@@ -88,7 +88,7 @@ const SYSTEM_VECTORS = [IA32_SYSCALL_VECTOR, 0xec, 0xef, 0xf2, 0xf3, 0xf4, 0xf6,
 
 /** struct apic_chip_data */
 export interface apic_chip_data {
-  hw_irq_cfg: irq_cfg;
+  hw_irq_cfg: apicd_hw_irq_cfg;
   vector: number;
   prev_vector: number;
   cpu: number;
@@ -442,7 +442,7 @@ function x86_vector_free_irqs(domain: irq_domain, virq: number, nr_irqs: number)
       irq_domain_reset_irq_data(irqd);
       raw_spin_unlock_irqrestore(s.lock, flags);
       // free_apic_chip_data(apicd): its cfg no longer leads back to it
-      cfgOwner.delete(apicd.hw_irq_cfg);
+      apicd.hw_irq_cfg.apicd = null;
     }
   }
   void domain;
@@ -456,7 +456,7 @@ function x86_vector_alloc_irqs(domain: irq_domain, virq: number, nr_irqs: number
     BUG_ON(!irqd, { fn: "x86_vector_alloc_irqs" });
     WARN_ON_ONCE(irqd!.chip_data, { fn: "x86_vector_alloc_irqs" });
     const apicd: apic_chip_data = {
-      hw_irq_cfg: { dest_apicid: 0, vector: 0 },
+      hw_irq_cfg: new apicd_hw_irq_cfg(),
       vector: 0,
       prev_vector: 0,
       cpu: 0,
@@ -468,7 +468,7 @@ function x86_vector_alloc_irqs(domain: irq_domain, virq: number, nr_irqs: number
       can_reserve: false,
       has_reserved: false,
     };
-    cfgOwner.set(apicd.hw_irq_cfg, apicd);
+    apicd.hw_irq_cfg.apicd = apicd;
     irq_data_set_chip(irqd!, lapic_controller);
     irqd!.chip_data = apicd;
     irqd!.hwirq = virq + i;

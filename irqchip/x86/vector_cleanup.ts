@@ -106,11 +106,21 @@ export function vector_schedule_cleanup(cfg: irq_cfg): void {
   if (apicd?.move_in_progress) __vector_schedule_cleanup(apicd);
 }
 
-function apicd_of_cfg(cfg: irq_cfg): apic_chip_data | null {
-  return cfgOwner.get(cfg) ?? null;
+/**
+ * The hw_irq_cfg embedded in struct apic_chip_data. C gets from it back to
+ * the apic_chip_data with container_of(); the back pointer renders that. It
+ * is cleared when the apic_chip_data is freed, and a copy of the cfg (as
+ * msi_set_affinity() takes one) is a plain object that leads nowhere.
+ */
+export class apicd_hw_irq_cfg implements irq_cfg {
+  dest_apicid = 0;
+  vector = 0;
+  apicd: apic_chip_data | null = null;
 }
-// Exported for x86_vector_alloc_irqs()/x86_vector_free_irqs() in vector.ts.
-export const cfgOwner = new WeakMap<irq_cfg, apic_chip_data>();
+
+function apicd_of_cfg(cfg: irq_cfg): apic_chip_data | null {
+  return cfg instanceof apicd_hw_irq_cfg ? cfg.apicd : null;
+}
 
 // arch/x86/kernel/apic/vector.c: irq_complete_move()
 export function irq_complete_move(cfg: irq_cfg | null): void {

@@ -10,7 +10,8 @@ import { wmb } from "../../../../lib/kernel/dma.ts";
 import { synchronize_irq } from "../../../../lib/irq/manage.ts";
 import { mlx5_cmd_exec, mlx5_cmd_exec_in } from "./cmd.ts";
 import type { mlx5_core_dev } from "./driver.ts";
-import { mlx5_eq_add_cq, mlx5_eq_del_cq, mlx5_eqn2comp_eq, mlx5_get_async_eq, type mlx5_eq, type mlx5_eqe_ref } from "./eq.ts";
+import { mlx5_eq_add_cq, mlx5_eq_del_cq, mlx5_get_async_eq, type mlx5_eq, type mlx5_eqe_ref } from "./eq.ts";
+import { mlx5_eqn2comp_eq } from "./eq_comp.ts";
 import { cqc, create_cq_in, create_cq_out, destroy_cq_in, destroy_cq_out, MLX5_ADDR_OF, MLX5_CMD_OP_CREATE_CQ, MLX5_CMD_OP_DESTROY_CQ, MLX5_GET, MLX5_SET } from "./mlx5_ifc.ts";
 
 /** struct mlx5_core_cq */

@@ -9,16 +9,16 @@
 // The command, async and page EQs share the control IRQ (vector 0) and
 // dispatch through per-event-type atomic notifier chains; completion EQs are
 // created on demand per vector (mlx5_comp_eqn_get()), one IRQ each, and hand
-// each COMP EQE to the CQ whose number it carries.
+// each COMP EQE to the CQ whose number it carries (eq_comp.ts).
 //
 // The EQ's Linux irq number is taken from its mlx5_irq (mlx5_irq_get_irq())
 // where the kernel reads pci_irq_vector(): the same number for MSI-X, and
 // what an IMS-backed irq pool needs. Tasklets, the CPU rmap and debugfs are
 // not rendered.
 
-import { EINVAL, ENOENT, ENOMEM } from "../../../../lib/kernel/errno.ts";
+import { ENOMEM } from "../../../../lib/kernel/errno.ts";
 import { dma_alloc_coherent, dma_free_coherent, dma_rmb, GFP_KERNEL, type DmaCoherentBuffer } from "../../../../lib/kernel/dma.ts";
-import { cpumask, cpumask_clear, cpumask_first, cpumask_local_spread } from "../../../../lib/kernel/cpumask.ts";
+import { cpumask, cpumask_clear } from "../../../../lib/kernel/cpumask.ts";
 import { mutex, mutex_lock, mutex_unlock } from "../../../../lib/kernel/mutex.ts";
 import { spinlock_t, spin_lock, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore } from "../../../../lib/kernel/spinlock.ts";
 import { cpu_to_be32, writel } from "../../../../lib/kernel/io.ts";
@@ -37,7 +37,6 @@ import {
   MLX5_ADAPTER_PAGE_SHIFT,
   MLX5_CMD_OP_CREATE_EQ,
   MLX5_CMD_OP_DESTROY_EQ,
-  MLX5_COMP_EQ_SIZE,
   MLX5_EQE_SIZE,
   MLX5_EVENT_TYPE_CMD,
   MLX5_EVENT_TYPE_COMM_EST,
@@ -68,11 +67,8 @@ import {
   mlx5_ctrl_irq_request,
   mlx5_irq_attach_nb,
   mlx5_irq_detach_nb,
-  mlx5_irq_get_affinity_mask,
   mlx5_irq_get_index,
   mlx5_irq_get_irq,
-  mlx5_irq_release_vector,
-  mlx5_irq_request_vector,
   mlx5_irq_table_get,
   mlx5_irq_table_get_num_comp,
   mlx5_max_eq_cap_get,
@@ -81,6 +77,7 @@ import {
 } from "./pci_irq.ts";
 import { mlx5_ims_irq_bind_eq } from "./ims_irq.ts";
 import type { mlx5_core_cq } from "./cq.ts";
+import { destroy_comp_eq, mlx5_eq_poll_irq_disabled } from "./eq_comp.ts";
 
 export const MLX5_EQE_OWNER_INIT_VAL = 0x1;
 export const MLX5_EQ_DOORBEL_OFFSET = 0x40;
@@ -224,41 +221,8 @@ async function mlx5_cmd_destroy_eq(dev: mlx5_core_dev, eqn: number): Promise<num
 }
 
 // eq.c: mlx5_eq_cq_get()
-function mlx5_eq_cq_get(eq: mlx5_eq, cqn: number): mlx5_core_cq | null {
+export function mlx5_eq_cq_get(eq: mlx5_eq, cqn: number): mlx5_core_cq | null {
   return eq.cq_table.get(cqn) ?? null;
-}
-
-// eq.c: mlx5_eq_comp_int(); hardirq, the comp EQ's notifier on its irq
-function mlx5_eq_comp_int(eq_comp: mlx5_eq_comp): number {
-  const eq = eq_comp.core;
-  let num_eqes = 0;
-  let eqe: mlx5_eqe_ref | null;
-  while ((eqe = next_eqe_sw(eq))) {
-    // Make sure we read EQ entry contents after we've checked the ownership bit.
-    dma_rmb();
-    // Assume (eqe->type) is always MLX5_EVENT_TYPE_COMP
-    const cqn = eqe.be32(mlx5_eqe.comp_cqn) & 0xffffff;
-    const cq = mlx5_eq_cq_get(eq, cqn);
-    if (cq) {
-      ++cq.arm_sn;
-      cq.comp(cq, eqe);
-    }
-    ++eq.cons_index;
-    eq_comp.eqes++;
-    if (++num_eqes >= MLX5_EQ_POLLING_BUDGET) break;
-  }
-  eq_update_ci(eq, true);
-  return 0;
-}
-
-// eq.c: mlx5_eq_poll_irq_disabled(): run the handler with the irq disabled; EQEs consumed
-export async function mlx5_eq_poll_irq_disabled(eq: mlx5_eq_comp): Promise<number> {
-  await disable_irq(eq.core.irqn);
-  let count_eqe = eq.core.cons_index;
-  mlx5_eq_comp_int(eq);
-  count_eqe = eq.core.cons_index - count_eqe;
-  await enable_irq(eq.core.irqn);
-  return count_eqe;
 }
 
 // eq.c: mlx5_eq_async_int(); hardirq (the control IRQ), or task context for recovery
@@ -309,7 +273,7 @@ function order_base_2(n: number): number {
 }
 
 // eq.c: create_map_eq(): allocate the ring, CREATE_EQ on the irq's vector
-async function create_map_eq(dev: mlx5_core_dev, eq: mlx5_eq, param: mlx5_eq_param): Promise<number> {
+export async function create_map_eq(dev: mlx5_core_dev, eq: mlx5_eq, param: mlx5_eq_param): Promise<number> {
   const log_eq_size = order_base_2(param.nent + MLX5_NUM_SPARE_EQE);
   eq.cq_table.clear();
   eq.cons_index = 0;
@@ -385,7 +349,7 @@ export async function mlx5_eq_disable(dev: mlx5_core_dev, eq: mlx5_eq, nb: notif
 }
 
 // eq.c: destroy_unmap_eq()
-async function destroy_unmap_eq(dev: mlx5_core_dev, eq: mlx5_eq): Promise<number> {
+export async function destroy_unmap_eq(dev: mlx5_core_dev, eq: mlx5_eq): Promise<number> {
   const err = await mlx5_cmd_destroy_eq(dev, eq.eqn);
   if (err) mlx5_core_warn(dev, ["destroy_unmap_eq", 394], "failed to destroy a previously created eq: eqn %d\n", eq.eqn);
   mlx5_frag_buf_free(dev, eq);
@@ -547,110 +511,6 @@ export async function mlx5_eq_synchronize_cmd_irq(dev: mlx5_core_dev): Promise<v
 export async function mlx5_eq_synchronize_async_irq(dev: mlx5_core_dev): Promise<void> {
   const t = dev.priv.eq_table;
   if (t && t.async_eq.core.irqn) await synchronize_irq(t.async_eq.core.irqn);
-}
-
-// eq.c: comp_irq_release_pci()
-async function comp_irq_release(dev: mlx5_core_dev, vecidx: number): Promise<void> {
-  const table = dev.priv.eq_table!;
-  const irq = table.comp_irqs.get(vecidx);
-  if (!irq) return;
-  table.comp_irqs.delete(vecidx);
-  await mlx5_irq_release_vector(irq);
-}
-
-// eq.c: mlx5_cpumask_default_spread()
-function mlx5_cpumask_default_spread(dev: mlx5_core_dev, index: number): number {
-  return cpumask_local_spread(index, dev.priv.numa_node);
-}
-
-// eq.c: comp_irq_request_pci()
-async function comp_irq_request(dev: mlx5_core_dev, vecidx: number): Promise<number> {
-  const table = dev.priv.eq_table!;
-  const cpu = mlx5_cpumask_default_spread(dev, vecidx);
-  const irq = await mlx5_irq_request_vector(dev, cpu, vecidx);
-  if (typeof irq === "number") return irq;
-  table.comp_irqs.set(vecidx, irq);
-  return 0;
-}
-
-// eq.c: destroy_comp_eq()
-async function destroy_comp_eq(dev: mlx5_core_dev, eq: mlx5_eq_comp, vecidx: number): Promise<void> {
-  const table = dev.priv.eq_table!;
-  table.comp_eqs.delete(vecidx);
-  await mlx5_eq_disable(dev, eq.core, eq.irq_nb);
-  if (await destroy_unmap_eq(dev, eq.core)) mlx5_core_warn(dev, ["destroy_comp_eq", 946], "failed to destroy comp EQ 0x%x\n", eq.core.eqn);
-  await comp_irq_release(dev, vecidx);
-  table.curr_comp_eqs--;
-}
-
-// eq.c: create_comp_eq(); comp_lock held
-async function create_comp_eq(dev: mlx5_core_dev, vecidx: number): Promise<number> {
-  const table = dev.priv.eq_table!;
-  if (table.curr_comp_eqs === table.max_comp_eqs) {
-    mlx5_core_err(dev, ["create_comp_eq", 979], "maximum number of vectors is allocated, %d\n", table.max_comp_eqs);
-    return -ENOMEM;
-  }
-  let err = await comp_irq_request(dev, vecidx);
-  if (err) return err;
-  const nent = MLX5_COMP_EQ_SIZE;
-  const eq = new mlx5_eq_comp();
-  const irq = table.comp_irqs.get(vecidx)!;
-  eq.irq_nb = { notifier_call: () => mlx5_eq_comp_int(eq) };
-  err = await create_map_eq(dev, eq.core, { irq, nent, mask: [] });
-  if (err) {
-    await comp_irq_release(dev, vecidx);
-    return err;
-  }
-  err = await mlx5_eq_enable(dev, eq.core, eq.irq_nb);
-  if (err) {
-    await destroy_unmap_eq(dev, eq.core);
-    await comp_irq_release(dev, vecidx);
-    return err;
-  }
-  table.comp_eqs.set(vecidx, eq);
-  table.curr_comp_eqs++;
-  return eq.core.eqn;
-}
-
-// eq.c: mlx5_comp_eqn_get(): the completion EQ of vector `vecidx`, created on first use
-export async function mlx5_comp_eqn_get(dev: mlx5_core_dev, vecidx: number): Promise<{ err: number; eqn: number }> {
-  const table = dev.priv.eq_table!;
-  if (vecidx >= table.max_comp_eqs) return { err: -EINVAL, eqn: -1 };
-  await mutex_lock(table.comp_lock);
-  const eq = table.comp_eqs.get(vecidx);
-  if (eq) {
-    mutex_unlock(table.comp_lock);
-    return { err: 0, eqn: eq.core.eqn };
-  }
-  const ret = await create_comp_eq(dev, vecidx);
-  mutex_unlock(table.comp_lock);
-  if (ret < 0) return { err: ret, eqn: -1 };
-  return { err: 0, eqn: ret };
-}
-
-// eq.c: mlx5_comp_irqn_get()
-export async function mlx5_comp_irqn_get(dev: mlx5_core_dev, vector: number): Promise<{ err: number; irqn: number }> {
-  const r = await mlx5_comp_eqn_get(dev, vector);
-  if (r.err) return { err: r.err, irqn: 0 };
-  return { err: 0, irqn: dev.priv.eq_table!.comp_eqs.get(vector)!.core.irqn };
-}
-
-// eq.c: mlx5_comp_vectors_max()
-export function mlx5_comp_vectors_max(dev: mlx5_core_dev): number {
-  return dev.priv.eq_table!.max_comp_eqs;
-}
-
-// eq.c: mlx5_comp_vector_get_cpu()
-export function mlx5_comp_vector_get_cpu(dev: mlx5_core_dev, vector: number): number {
-  const eq = dev.priv.eq_table!.comp_eqs.get(vector);
-  if (eq) return cpumask_first(mlx5_irq_get_affinity_mask(eq.core.irq!));
-  return mlx5_cpumask_default_spread(dev, vector);
-}
-
-// eq.c: mlx5_eqn2comp_eq()
-export function mlx5_eqn2comp_eq(dev: mlx5_core_dev, eqn: number): mlx5_eq_comp | number {
-  for (const eq of dev.priv.eq_table!.comp_eqs.values()) if (eq.core.eqn === eqn) return eq;
-  return -ENOENT;
 }
 
 // eq.c: get_num_eqs()

@@ -13,7 +13,7 @@ import { smp_processor_id } from "../../../../lib/kernel/context.ts";
 import { EINVAL } from "../../../../lib/kernel/errno.ts";
 import { mlx5_core_cq, mlx5_core_create_cq, mlx5_core_destroy_cq, mlx5_cq_arm, mlx5_irqlab_cq_in, MLX5_CQ_DB_REQ_NOT } from "./cq.ts";
 import { mlx5_core_err, type mlx5_core_dev, type mlx5_irqlab_interface } from "./driver.ts";
-import { mlx5_comp_eqn_get, mlx5_comp_vectors_max } from "./eq.ts";
+import { mlx5_comp_eqn_get, mlx5_comp_vectors_max } from "./eq_comp.ts";
 import { mlx5_irqlab_register_interface } from "./main.ts";
 import { create_cq_out } from "./mlx5_ifc.ts";
 

@@ -4,7 +4,7 @@
 // completions on each queue's CPU.
 import { expect } from "chai";
 import { msleep } from "../../../../lib/kernel/delay.ts";
-import { mlx5_comp_vector_get_cpu } from "../../../../drivers/net/mlx5/core/eq.ts";
+import { mlx5_comp_vector_get_cpu } from "../../../../drivers/net/mlx5/core/eq_comp.ts";
 import { mlx5_cmd_busy_slots } from "../../../../drivers/net/mlx5/core/cmd.ts";
 import { mlx5_remove } from "../../../../drivers/net/mlx5/core/main.ts";
 import { MLX5_DEVICE_STATE_UP } from "../../../../drivers/net/mlx5/core/driver.ts";

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // drivers/net/ethernet/mellanox/mlx5/core/main.c, reduced to a PF on
-// irqlab's device: probe and remove, the function setup/teardown sequence,
-// load/unload of the IRQ table, UAR and EQs, and the PCI side of recovery.
+// irqlab's device: probe and remove, load/unload of the IRQ table, UAR and
+// EQs, and the PCI side of recovery. The function setup/teardown sequence
+// (the firmware and HCA steps below) is in main_function.ts.
 //
 // Probe: mlx5_mdev_init() (command workqueue, timeouts, health), PCI enable,
 // BAR0 mapped as the init segment, then mlx5_init_one(): wait for the
@@ -17,18 +18,14 @@
 // steering, clock, FPGA, hwmon, crdump, set_hca_ctrl, the driver version
 // command, pcie_print_link_status() (irqlab has no PCIe link).
 
-import { EIO, ENODEV, ENOMEM, EOPNOTSUPP, ETIMEDOUT } from "../../../../lib/kernel/errno.ts";
+import { EIO, ENODEV, ENOMEM, ETIMEDOUT } from "../../../../lib/kernel/errno.ts";
 import { ioread32be, ioremap } from "../../../../lib/kernel/io.ts";
-import { jiffies, jiffies_to_msecs, msecs_to_jiffies, time_after } from "../../../../lib/kernel/jiffies.ts";
 import { msleep } from "../../../../lib/kernel/delay.ts";
 import { mutex_lock, mutex_unlock } from "../../../../lib/kernel/mutex.ts";
 import { pci_disable_device, pci_enable_device, pci_resource_start, pci_set_drvdata, pci_set_master, type pci_dev } from "../../../pci/pci.ts";
-import { mlx5_cmd_exec_inout, mlx5_cmd_exec_in } from "./cmd.ts";
-import { mlx5_cmd_cleanup, mlx5_cmd_disable, mlx5_cmd_enable, mlx5_cmd_init, mlx5_cmd_set_state } from "./cmd_init.ts";
+import { mlx5_cmd_cleanup, mlx5_cmd_init } from "./cmd_init.ts";
 import {
   DRIVER_NAME,
-  MLX5_CMDIF_STATE_DOWN,
-  MLX5_CMDIF_STATE_UP,
   MLX5_DEVICE_STATE_INTERNAL_ERROR,
   MLX5_DEVICE_STATE_UP,
   MLX5_PCI_STATUS_DISABLED,
@@ -40,25 +37,22 @@ import {
   type mlx5_irqlab_interface,
 } from "./driver.ts";
 import { mlx5_eq_table_cleanup, mlx5_eq_table_create, mlx5_eq_table_destroy, mlx5_eq_table_init } from "./eq.ts";
-import { handle_hca_cap, mlx5_cmd_init_hca, mlx5_cmd_teardown_hca, mlx5_core_disable_hca, mlx5_core_enable_hca, mlx5_query_board_id, mlx5_query_hca_caps } from "./fw.ts";
-import { mlx5_drain_health_wq, mlx5_error_sw_reset, mlx5_health_cleanup, mlx5_health_init, mlx5_start_health_poll, mlx5_stop_health_poll } from "./health.ts";
+import { mlx5_query_board_id } from "./fw.ts";
+import { mlx5_drain_health_wq, mlx5_error_sw_reset, mlx5_health_cleanup, mlx5_health_init } from "./health.ts";
 import { mlx5_ims_load, mlx5_ims_unload, mlx5_ims_cleanup } from "./ims.ts";
-import { MLX5_CMD_OP_QUERY_ISSI, MLX5_CMD_OP_SET_ISSI, MLX5_GET, MLX5_SET, mlx5_init_seg, query_issi_in, query_issi_out, set_issi_in, set_issi_out } from "./mlx5_ifc.ts";
-import { mlx5_reclaim_startup_pages, mlx5_satisfy_startup_pages } from "./pagealloc.ts";
+import { mlx5_init_seg } from "./mlx5_ifc.ts";
 import { mlx5_irq_table_cleanup, mlx5_irq_table_create, mlx5_irq_table_destroy, mlx5_irq_table_init } from "./pci_irq.ts";
 import { pci_restore_state, pci_save_state } from "./pci_compat.ts";
-import { mlx5_tout_cleanup, mlx5_tout_init, mlx5_tout_ms, mlx5_tout_query_dtor, mlx5_tout_query_iseg } from "./tout.ts";
+import { mlx5_tout_cleanup, mlx5_tout_init, mlx5_tout_ms } from "./tout.ts";
 import { mlx5_get_uars_page, mlx5_put_uars_page } from "./uar.ts";
+import { mlx5_function_setup, mlx5_function_teardown } from "./main_function.ts";
 
 export const PCI_VENDOR_ID_MELLANOX = 0x15b3;
 /** The PF device ids of mlx5_core_pci_table (VFs are not rendered). */
 export const mlx5_core_pci_table: readonly number[] = [0x1011, 0x1013, 0x1015, 0x1017, 0x1019, 0x101b, 0x101d, 0x101f, 0x1021, 0x1023, 0x1025, 0x1027, 0xa2d2, 0xa2d6, 0xa2dc, 0xa2df];
 
-const MLX5_DRIVER_SYND = 0xbadd00de;
 const PCI_ERS_RESULT_RECOVERED = 5;
 const PCI_ERS_RESULT_DISCONNECT = 4;
-/** sw_owner_id[4]: get_random_bytes() at module init; irqlab's device has no sw_owner_id capability */
-const sw_owner_id: readonly number[] = [0, 0, 0, 0];
 
 // device.h: fw_rev_maj() / fw_rev_min() / fw_rev_sub()
 export function fw_rev_maj(dev: mlx5_core_dev): number {
@@ -69,30 +63,6 @@ export function fw_rev_min(dev: mlx5_core_dev): number {
 }
 export function fw_rev_sub(dev: mlx5_core_dev): number {
   return ioread32be(dev.iseg + mlx5_init_seg.cmdif_rev_fw_sub) & 0xffff;
-}
-
-// main.c: wait_fw_init(): poll the initializing bit
-async function wait_fw_init(dev: mlx5_core_dev, max_wait_mili: number, warn_time_mili: number, init_state: string): Promise<number> {
-  let warn = jiffies() + msecs_to_jiffies(warn_time_mili);
-  const end = jiffies() + msecs_to_jiffies(max_wait_mili);
-  for (;;) {
-    const fw_initializing = ioread32be(dev.iseg + mlx5_init_seg.initializing);
-    if (!(fw_initializing >>> 31)) break;
-    if (time_after(jiffies(), end)) {
-      mlx5_core_err(dev, ["wait_fw_init", 213], "Firmware over %u MS in %s state, aborting\n", max_wait_mili, init_state);
-      return -ETIMEDOUT;
-    }
-    if (dev.break_fw_wait) {
-      mlx5_core_warn(dev, ["wait_fw_init", 218], "device is being removed, stop waiting for FW %s\n", init_state);
-      return -ENODEV;
-    }
-    if (warn_time_mili && time_after(jiffies(), warn)) {
-      mlx5_core_warn(dev, ["wait_fw_init", 223], "Waiting for FW %s, timeout abort in %ds (0x%x)\n", init_state, Math.floor(jiffies_to_msecs(end - warn) / 1000), fw_initializing);
-      warn = jiffies() + msecs_to_jiffies(warn_time_mili);
-    }
-    await msleep(mlx5_tout_ms(dev, "FW_PRE_INIT_WAIT"));
-  }
-  return 0;
 }
 
 // main.c: mlx5_pci_enable_device()
@@ -115,41 +85,6 @@ async function mlx5_pci_disable_device(dev: mlx5_core_dev): Promise<void> {
     dev.pci_status = MLX5_PCI_STATUS_DISABLED;
   }
   mutex_unlock(dev.pci_status_mutex);
-}
-
-// main.c: mlx5_core_set_issi()
-async function mlx5_core_set_issi(dev: mlx5_core_dev): Promise<number> {
-  const query_out = new Uint8Array(query_issi_out.bytes);
-  const query_in = new Uint8Array(query_issi_in.bytes);
-  MLX5_SET(query_issi_in, query_in, "opcode", MLX5_CMD_OP_QUERY_ISSI);
-  let err = await mlx5_cmd_exec_inout(dev, query_issi_in, query_in, query_issi_out, query_out);
-  if (err) {
-    const syndrome = MLX5_GET(query_issi_out, query_out, "syndrome");
-    const status = MLX5_GET(query_issi_out, query_out, "status");
-    if (!status || syndrome === MLX5_DRIVER_SYND) {
-      mlx5_core_err(dev, ["mlx5_core_set_issi", 774], "Failed to query ISSI err(%d) status(%d) synd(%d)\n", err, status, syndrome | 0);
-      return err;
-    }
-    mlx5_core_warn(dev, ["mlx5_core_set_issi", 779], "Query ISSI is not supported by FW, ISSI is 0\n");
-    dev.issi = 0;
-    return 0;
-  }
-  const sup_issi = MLX5_GET(query_issi_out, query_out, "supported_issi_dw0");
-  if (sup_issi & (1 << 1)) {
-    const set_in = new Uint8Array(set_issi_in.bytes);
-    MLX5_SET(set_issi_in, set_in, "opcode", MLX5_CMD_OP_SET_ISSI);
-    MLX5_SET(set_issi_in, set_in, "current_issi", 1);
-    err = await mlx5_cmd_exec_in(dev, set_issi_in, set_in, set_issi_out);
-    if (err) {
-      mlx5_core_err(dev, ["mlx5_core_set_issi", 794], "Failed to set ISSI to 1 err(%d)\n", err);
-      return err;
-    }
-    dev.issi = 1;
-    return 0;
-  } else if (sup_issi & (1 << 0) || !sup_issi) {
-    return 0;
-  }
-  return -EOPNOTSUPP;
 }
 
 // main.c: mlx5_pci_init()
@@ -205,120 +140,6 @@ async function mlx5_init_once(dev: mlx5_core_dev): Promise<number> {
 function mlx5_cleanup_once(dev: mlx5_core_dev): void {
   mlx5_eq_table_cleanup(dev);
   mlx5_irq_table_cleanup(dev);
-}
-
-// main.c: mlx5_function_enable()
-async function mlx5_function_enable(dev: mlx5_core_dev, boot: boolean, timeout: number): Promise<number> {
-  mlx5_core_info(dev, "firmware version: %d.%d.%d\n", fw_rev_maj(dev), fw_rev_min(dev), fw_rev_sub(dev));
-  // wait for firmware to accept initialization segments configurations
-  let err = await wait_fw_init(dev, timeout, mlx5_tout_ms(dev, "FW_PRE_INIT_WARN_MESSAGE_INTERVAL"), "pre-initializing");
-  if (err) return err;
-  err = mlx5_cmd_enable(dev);
-  if (err) {
-    mlx5_core_err(dev, ["mlx5_function_enable", 1178], "Failed initializing command interface, aborting\n");
-    return err;
-  }
-  mlx5_tout_query_iseg(dev);
-  err = await wait_fw_init(dev, mlx5_tout_ms(dev, "FW_INIT"), 0, "initializing");
-  if (err) return cmd_cleanup(dev, err);
-  dev.caps.embedded_cpu = 0;
-  mlx5_cmd_set_state(dev, MLX5_CMDIF_STATE_UP);
-  err = await mlx5_core_enable_hca(dev, 0);
-  if (err) {
-    mlx5_core_err(dev, ["mlx5_function_enable", 1194], "enable hca failed\n");
-    return cmd_cleanup(dev, err);
-  }
-  mlx5_start_health_poll(dev);
-  err = await mlx5_core_set_issi(dev);
-  if (err) {
-    mlx5_core_err(dev, ["mlx5_function_enable", 1202], "failed to set issi\n");
-    return stop_health_poll(dev, boot, err);
-  }
-  err = await mlx5_satisfy_startup_pages(dev, true);
-  if (err) {
-    mlx5_core_err(dev, ["mlx5_function_enable", 1208], "failed to allocate boot pages\n");
-    return stop_health_poll(dev, boot, err);
-  }
-  err = await mlx5_tout_query_dtor(dev);
-  if (err) {
-    mlx5_core_err(dev, ["mlx5_function_enable", 1214], "failed to read dtor\n");
-    await mlx5_reclaim_startup_pages(dev);
-    return stop_health_poll(dev, boot, err);
-  }
-  return 0;
-}
-
-async function stop_health_poll(dev: mlx5_core_dev, boot: boolean, err: number): Promise<number> {
-  mlx5_stop_health_poll(dev, boot);
-  await mlx5_core_disable_hca(dev, 0);
-  return cmd_cleanup(dev, err);
-}
-
-async function cmd_cleanup(dev: mlx5_core_dev, err: number): Promise<number> {
-  mlx5_cmd_set_state(dev, MLX5_CMDIF_STATE_DOWN);
-  await mlx5_cmd_disable(dev);
-  return err;
-}
-
-// main.c: mlx5_function_disable()
-async function mlx5_function_disable(dev: mlx5_core_dev, boot: boolean): Promise<void> {
-  await mlx5_reclaim_startup_pages(dev);
-  mlx5_stop_health_poll(dev, boot);
-  await mlx5_core_disable_hca(dev, 0);
-  mlx5_cmd_set_state(dev, MLX5_CMDIF_STATE_DOWN);
-  await mlx5_cmd_disable(dev);
-}
-
-// main.c: mlx5_function_open()
-async function mlx5_function_open(dev: mlx5_core_dev): Promise<number> {
-  let err = await handle_hca_cap(dev);
-  if (err) {
-    mlx5_core_err(dev, ["mlx5_function_open", 1256], "set_hca_cap failed\n");
-    return err;
-  }
-  err = await mlx5_satisfy_startup_pages(dev, false);
-  if (err) {
-    mlx5_core_err(dev, ["mlx5_function_open", 1262], "failed to allocate init pages\n");
-    return err;
-  }
-  err = await mlx5_cmd_init_hca(dev, sw_owner_id);
-  if (err) {
-    mlx5_core_err(dev, ["mlx5_function_open", 1268], "init hca failed\n");
-    return err;
-  }
-  err = await mlx5_query_hca_caps(dev);
-  if (err) {
-    mlx5_core_err(dev, ["mlx5_function_open", 1276], "query hca failed\n");
-    return err;
-  }
-  return 0;
-}
-
-// main.c: mlx5_function_close()
-async function mlx5_function_close(dev: mlx5_core_dev): Promise<number> {
-  const err = await mlx5_cmd_teardown_hca(dev);
-  if (err) {
-    mlx5_core_err(dev, ["mlx5_function_close", 1289], "tear_down_hca failed, skip cleanup\n");
-    return err;
-  }
-  return 0;
-}
-
-// main.c: mlx5_function_setup()
-async function mlx5_function_setup(dev: mlx5_core_dev, boot: boolean, timeout: number): Promise<number> {
-  let err = await mlx5_function_enable(dev, boot, timeout);
-  if (err) return err;
-  err = await mlx5_function_open(dev);
-  if (err) await mlx5_function_disable(dev, boot);
-  return err;
-}
-
-// main.c: mlx5_function_teardown()
-async function mlx5_function_teardown(dev: mlx5_core_dev, boot: boolean): Promise<number> {
-  const err = await mlx5_function_close(dev);
-  if (!err) await mlx5_function_disable(dev, boot);
-  else mlx5_stop_health_poll(dev, boot);
-  return err;
 }
 
 // main.c: mlx5_load()

@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // arch/x86/kernel/apic/vector.c on the simulated machine: the vector matrix
 // running out (managed, fixed and reservation-mode interrupts), vector_irq[]
-// and stale messages, affinity moves with move_in_progress and the cleanup
-// timer, the APIC chip (ack = EOI, retrigger = IPI), and managed interrupts
-// across CPU hotplug on MANAGED_IRQ_SHUTDOWN_VECTOR.
-
+// and stale messages, the APIC chip (ack = EOI, retrigger = IPI), managed
+// interrupts across CPU hotplug on MANAGED_IRQ_SHUTDOWN_VECTOR, and the
+// vector_* trace events against real-kernel captures. Affinity moves and the
+// cleanup timer (vector_cleanup.ts) are in vector_cleanup.test.ts.
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
-import { createMachine, type Machine } from "../../../lib/machine.ts";
-import type { TestNic } from "../../../lib/hw/devices/testnic.ts";
+import type { Machine } from "../../../lib/machine.ts";
 import { cpumask_of, cpu_online_mask, cpumask_first } from "../../../lib/kernel/cpumask.ts";
 import { msleep } from "../../../lib/kernel/delay.ts";
 import { K } from "../../../lib/kernel/kernel.ts";
@@ -44,30 +43,11 @@ import {
   PCI_IRQ_AFFINITY,
   PCI_IRQ_MSIX,
 } from "../../../drivers/pci/msi/msi.ts";
-import { testnic_probe, testnic_remove, type testnic_priv } from "../../../drivers/net/testnic/testnic.ts";
+import { testnic_probe, testnic_remove } from "../../../drivers/net/testnic/testnic.ts";
 import { dmesgLines } from "../../harness.ts";
+import { NIC_A, boot, nic, probe, settle, tp } from "./vector_fixture.ts";
 
-const NIC_A = "0000:3b:00.0";
 const NIC_B = "0000:3c:00.0";
-
-interface Nic {
-  bdf: string;
-  vectors: number;
-}
-
-async function boot(cpus: number, ir: boolean, nics: Nic[]): Promise<Machine> {
-  return createMachine({
-    cpus,
-    iommu: { interruptRemapping: ir },
-    pci: { devices: nics.map((n) => ({ type: "testnic" as const, bdf: n.bdf, vectors: n.vectors })) },
-  });
-}
-
-async function probe(bdf: string, opts: { queues?: number; managed?: boolean; record?: boolean } = {}): Promise<testnic_priv> {
-  const r = await testnic_probe(pci_get_device_by_name(bdf)!, opts);
-  if (typeof r === "number") throw new Error(`testnic_probe(${bdf}) failed: ${r}`);
-  return r;
-}
 
 /** The matrix counters and per-CPU maps, as irq_matrix_debug_show() reports them. */
 function matrixState(): { avl: number; rsvd: number; alloc: number; cpus: { avl: number; man: number; mac: number; act: number }[] } {
@@ -87,13 +67,6 @@ function matrixDebugfs(m: Machine): string[] {
   return lines.slice(lines.findIndex((l) => l.startsWith("Online bitmaps")));
 }
 
-function tp(m: Machine, from: number, ...events: string[]): string[] {
-  return m
-    .trace()
-    .slice(from)
-    .filter((r) => r.kind === "tp" && events.includes(r.event))
-    .map((r) => (r.kind === "tp" ? `${r.event}: ${r.text}` : ""));
-}
 
 function handler(): () => number {
   return () => IRQ_HANDLED;
@@ -281,25 +254,6 @@ describe("irqchip/x86 vector domain: reservation mode", () => {
   });
 });
 
-/** A booted machine with NIC A probed (8 queues, recording), without remapping unless asked. */
-async function nic(cpus = 4, ir = false, opts: { managed?: boolean; queues?: number } = {}): Promise<{ m: Machine; hw: TestNic; priv: testnic_priv }> {
-  const m = await boot(cpus, ir, [{ bdf: NIC_A, vectors: 8 }]);
-  const priv = await m.run(() => probe(NIC_A, { record: true, ...opts }));
-  return { m, hw: m.pci.device<TestNic>(NIC_A), priv };
-}
-
-/** Move queue `q` (non-remapped, IRQCHIP_MOVE_DEFERRED) to `cpu` and let the move and its cleanup complete. */
-async function settle(m: Machine, hw: TestNic, priv: testnic_priv, q: number, cpu: number): Promise<void> {
-  await m.run(async () => {
-    expect(irq_set_affinity(priv.queues[q]!.irq, cpumask_of(cpu))).to.equal(0);
-    hw.raise(q);
-    await msleep(1);
-    hw.raise(q);
-    await msleep(10);
-    expect(irqd_cfg(irq_get_irq_data(priv.queues[q]!.irq)!)!.dest_apicid).to.equal(cpu);
-  });
-}
-
 describe("irqchip/x86 vector domain: vector_irq[] and stale messages", () => {
   it("a message on a vector freed by free_irq() is eaten once (VECTOR_SHUTDOWN), then reported as 'No irq handler for %d.%u'", async () => {
     const { m, hw, priv } = await nic(2);
@@ -406,159 +360,6 @@ describe("irqchip/x86 vector domain: vector_irq[] across CPU hotplug", () => {
     expect(got.ipis.at(-1)).to.deep.equal({ src: 2, dest: got.cfg.dest_apicid, vector: got.cfg.vector });
     expect(q.count).to.equal(seen + 1);
     expect(q.cpus.at(-1)).to.equal(got.cfg.dest_apicid);
-  });
-});
-
-describe("irqchip/x86 vector domain: affinity moves", () => {
-  it("a move keeps the old vector (move_in_progress) until the first interrupt on the new one; a timer on the old CPU frees it a jiffy later", async () => {
-    const { m, hw, priv } = await nic(4);
-    const q = priv.queues[0]!;
-    await settle(m, hw, priv, 0, 1);
-    const old = await m.run(() => ({ ...irqd_cfg(irq_get_irq_data(q.irq)!)! }));
-    const seen = q.cpus.length;
-    const from = m.trace().length;
-    // IRQCHIP_MOVE_DEFERRED: nothing happens until the next interrupt on the old CPU
-    await m.run(() => expect(irq_set_affinity(q.irq, cpumask_of(2))).to.equal(0));
-    expect(m.debugfsIrq(q.irq)).to.match(/pending: {2}2\n/);
-    expect(m.debugfsIrq(q.irq)).to.include(`Vector: ${String(old.vector).padStart(5)}\n`);
-    hw.raise(0);
-    await m.run(() => msleep(1));
-    expect(q.cpus.slice(seen)).to.deep.equal([1]);
-    const moving = await m.run(() => ({ ...apic_chip_data(irq_get_irq_data(q.irq))! }));
-    expect(moving.cpu).to.equal(2);
-    expect(moving.move_in_progress).to.equal(true);
-    expect([moving.prev_vector, moving.prev_cpu]).to.deep.equal([old.vector, 1]);
-    const dbg = m.debugfsIrq(q.irq)!;
-    expect(dbg).to.include(`Previous vector: ${String(old.vector).padStart(5)}\n`);
-    expect(dbg).to.include("Previous target:     1\n");
-    expect(dbg).to.match(/move_in_progress: 1\n[^]*cleanup_pending: {2}0\n/);
-    // the old vector still leads to the descriptor
-    expect(await m.run(() => vector_irq(1)[old.vector])).to.equal(irq_to_desc(q.irq));
-    const queued = await m.run(() => {
-      hw.raise(0);
-      K.sim.spinFor(2000, "test");
-      return { ...apic_chip_data(irq_get_irq_data(q.irq))!, dbg: m.debugfsIrq(q.irq)!, t: K.sim.now };
-    });
-    expect(q.cpus.slice(seen)).to.deep.equal([1, 2]);
-    expect(queued.move_in_progress).to.equal(false);
-    expect(queued.clist).to.equal(true);
-    expect(queued.dbg).to.include("cleanup_pending:  1\n");
-    await m.run(() => msleep(10));
-    const done = await m.run(() => ({ ...apic_chip_data(irq_get_irq_data(q.irq))!, slot: vector_irq(1)[old.vector] }));
-    expect([done.prev_vector, done.clist, done.slot]).to.deep.equal([0, false, VECTOR_UNUSED]);
-    expect(m.debugfsIrq(q.irq)).to.not.include("Previous vector");
-    const ev = m
-      .trace()
-      .slice(from)
-      .filter((r) => r.kind === "tp" && (r.system === "irq_vectors" || r.system === "irq_matrix"))
-      .map((r) => (r.kind === "tp" ? `${r.cpu} ${r.event}: ${r.text.replace(/ online=.*/, "")}` : ""));
-    const n = done.vector;
-    expect(ev).to.deep.equal([
-      `1 irq_matrix_alloc: bit=${n} cpu=2`,
-      `1 vector_alloc: irq=${q.irq} vector=${n} reserved=0 ret=0`,
-      `1 vector_update: irq=${q.irq} vector=${n} cpu=2 prev_vector=${old.vector} prev_cpu=1`,
-      `1 vector_config: irq=${q.irq} vector=${n} cpu=2 apicdest=0x00000002`,
-      `1 vector_free_moved: irq=${q.irq} cpu=1 vector=${old.vector} is_managed=0`,
-      `1 irq_matrix_free: bit=${old.vector} cpu=1`,
-    ]);
-    // a message on the freed vector now reaches no handler
-    const before = dmesgLines(m).length;
-    await m.run(async () => {
-      hw.emitMsi(0xfee01000, 0, old.vector);
-      await msleep(1);
-    });
-    expect(dmesgLines(m).slice(before)).to.deep.equal([`No irq handler for 1.${old.vector}`]);
-  });
-
-  it("with remapping, a second move inside the cleanup jiffy is -EBUSY at the vector domain and the core keeps it pending for the next interrupt", async () => {
-    const { m, hw, priv } = await nic(4, true);
-    const q = priv.queues[0]!;
-    await m.run(async () => {
-      expect(irq_set_affinity(q.irq, cpumask_of(1))).to.equal(0);
-      await msleep(10);
-    });
-    const got = await m.run(() => {
-      const from = m.trace().length;
-      const first = irq_set_affinity(q.irq, cpumask_of(2));
-      const a = { ...apic_chip_data(irq_get_irq_data(q.irq))! };
-      const second = irq_set_affinity(q.irq, cpumask_of(3));
-      return { first, a, second, allocs: tp(m, from, "irq_matrix_alloc").length, dbg: m.debugfsIrq(q.irq)! };
-    });
-    expect([got.first, got.second]).to.deep.equal([0, 0]);
-    // remapping schedules the cleanup at once (vector_schedule_cleanup() in intel_ir_set_affinity())
-    expect([got.a.cpu, got.a.move_in_progress, got.a.clist]).to.deep.equal([2, false, true]);
-    expect(got.allocs).to.equal(1);
-    expect(got.dbg).to.match(/pending: {2}3\n/);
-    expect(got.dbg).to.match(/IRQD_SETAFFINITY_PENDING/);
-    await m.run(() => msleep(10));
-    hw.raise(0);
-    await m.run(() => msleep(1));
-    hw.raise(0);
-    await m.run(() => msleep(1));
-    expect(q.cpus).to.deep.equal([2, 3]);
-    expect(m.debugfsIrq(q.irq)).to.not.match(/IRQD_SETAFFINITY_PENDING/);
-  });
-
-  it("a moved vector still pending in the old CPU's IRR when the cleanup timer fires: 'Moved interrupt pending in old target APIC', the timer is re-armed and the interrupt is not lost", async () => {
-    const { m, hw, priv } = await nic(4);
-    const q = priv.queues[0]!;
-    await settle(m, hw, priv, 0, 1);
-    const old = await m.run(() => ({ ...irqd_cfg(irq_get_irq_data(q.irq)!)! }));
-    const oldmsg = hw.msix.entry(0);
-    const before = dmesgLines(m).length;
-    const got = await m.run(
-      async () => {
-        expect(irq_set_affinity(q.irq, cpumask_of(2))).to.equal(0);
-        hw.raise(0);
-        await msleep(1);
-        // the task priority keeps device vectors in this CPU's IRR
-        apic_write(APIC_TASKPRI, 0xf0);
-        hw.raise(0);
-        // a late message with the old (CPU1, vector) pair, as a device
-        // that latched it before the update would send it
-        hw.emitMsi(oldmsg.addrLo, oldmsg.addrHi, oldmsg.data);
-        await msleep(10);
-        const stuck = { ...apic_chip_data(irq_get_irq_data(q.irq))! };
-        apic_write(APIC_TASKPRI, 0);
-        await msleep(10);
-        return { stuck, done: { ...apic_chip_data(irq_get_irq_data(q.irq))! } };
-      },
-      { cpu: 1 },
-    );
-    expect(dmesgLines(m).slice(before)).to.deep.equal([`Moved interrupt pending in old target APIC ${q.irq}`]);
-    expect([got.stuck.prev_vector, got.stuck.clist]).to.deep.equal([old.vector, true]);
-    expect([got.done.prev_vector, got.done.clist]).to.deep.equal([0, false]);
-    // handled on the old CPU once the priority dropped, then freed
-    expect(q.cpus.slice(-3)).to.deep.equal([1, 2, 1]);
-  });
-
-  it("CPU offline completes a pending move only when the outgoing CPU is the current or previous target ('IRQ fixup: irq %d move in progress, old vector %d')", async () => {
-    const { m, hw, priv } = await nic(4);
-    const q = priv.queues[0]!;
-    await settle(m, hw, priv, 0, 1);
-    const old = await m.run(() => ({ ...irqd_cfg(irq_get_irq_data(q.irq)!)! }));
-    await m.run(async () => {
-      expect(irq_set_affinity(q.irq, cpumask_of(2))).to.equal(0);
-      hw.raise(0);
-      await msleep(1);
-    });
-    const before = dmesgLines(m).length;
-    const unrelated = await m.run(async () => {
-      expect(await remove_cpu(3)).to.equal(0);
-      return { ...apic_chip_data(irq_get_irq_data(q.irq))! };
-    });
-    expect([unrelated.move_in_progress, unrelated.prev_vector]).to.deep.equal([true, old.vector]);
-    expect(dmesgLines(m).slice(before)).to.deep.equal(["smpboot: CPU 3 is now offline"]);
-    const fixed = await m.run(async () => {
-      expect(await remove_cpu(1)).to.equal(0);
-      return { ...apic_chip_data(irq_get_irq_data(q.irq))!, slot: vector_irq(1)[old.vector] };
-    });
-    expect(dmesgLines(m).slice(before + 1)).to.deep.equal([`IRQ fixup: irq ${q.irq} move in progress, old vector ${old.vector}`, "smpboot: CPU 1 is now offline"]);
-    expect([fixed.move_in_progress, fixed.prev_vector, fixed.cpu]).to.deep.equal([false, 0, 2]);
-    // the interrupt works on its new CPU
-    hw.raise(0);
-    await m.run(() => msleep(1));
-    expect(q.cpus.at(-1)).to.equal(2);
   });
 });
 

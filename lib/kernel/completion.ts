@@ -2,6 +2,7 @@
 // kernel/sched/completion.c: completions.
 
 import { raw_spinlock_t, raw_spin_lock_irqsave, raw_spin_unlock_irqrestore } from "./spinlock.ts";
+import { site_of } from "./stacktrace.ts";
 import {
   current,
   might_sleep,
@@ -39,20 +40,22 @@ export function reinit_completion(x: completion): void {
 
 // kernel/sched/completion.c: complete()
 export function complete(x: completion): void {
-  const flags = raw_spin_lock_irqsave(x.lock);
+  const flags = raw_spin_lock_irqsave(x.lock, 0, complete_ip);
   if (x.done !== UINT_MAX) x.done++;
   const t = x.waiters.shift();
   if (t) try_to_wake_up(t, TASK_NORMAL);
   raw_spin_unlock_irqrestore(x.lock, flags);
 }
+const complete_ip = site_of(complete);
 
 // kernel/sched/completion.c: complete_all()
 export function complete_all(x: completion): void {
-  const flags = raw_spin_lock_irqsave(x.lock);
+  const flags = raw_spin_lock_irqsave(x.lock, 0, complete_all_ip);
   x.done = UINT_MAX;
   for (const t of x.waiters.splice(0)) try_to_wake_up(t, TASK_NORMAL);
   raw_spin_unlock_irqrestore(x.lock, flags);
 }
+const complete_all_ip = site_of(complete_all);
 
 export function completion_done(x: completion): boolean {
   return x.done !== 0;
@@ -60,18 +63,19 @@ export function completion_done(x: completion): boolean {
 
 export function try_wait_for_completion(x: completion): boolean {
   if (!x.done) return false;
-  const flags = raw_spin_lock_irqsave(x.lock);
+  const flags = raw_spin_lock_irqsave(x.lock, 0, try_wait_for_completion_ip);
   const ok = x.done !== 0;
   if (ok && x.done !== UINT_MAX) x.done--;
   raw_spin_unlock_irqrestore(x.lock, flags);
   return ok;
 }
+const try_wait_for_completion_ip = site_of(try_wait_for_completion);
 
 // kernel/sched/completion.c: do_wait_for_common(): returns remaining jiffies, 0 on timeout
 async function wait_for_common(x: completion, timeout: number): Promise<number> {
   might_sleep("kernel/sched/completion.c", 111);
   const me = current();
-  let flags = raw_spin_lock_irqsave(x.lock);
+  let flags = raw_spin_lock_irqsave(x.lock, 0, wait_for_common_ip);
   if (!x.done) {
     do {
       if (!x.waiters.includes(me)) x.waiters.push(me);
@@ -80,7 +84,7 @@ async function wait_for_common(x: completion, timeout: number): Promise<number> 
       raw_spin_unlock_irqrestore(x.lock, flags);
       if (timeout === MAX_SCHEDULE_TIMEOUT) await schedule();
       else timeout = await schedule_timeout(timeout);
-      flags = raw_spin_lock_irqsave(x.lock);
+      flags = raw_spin_lock_irqsave(x.lock, 0, wait_for_common_ip);
     } while (!x.done && timeout);
     const i = x.waiters.indexOf(me);
     if (i >= 0) x.waiters.splice(i, 1);
@@ -94,6 +98,7 @@ async function wait_for_common(x: completion, timeout: number): Promise<number> 
   raw_spin_unlock_irqrestore(x.lock, flags);
   return timeout || 1;
 }
+const wait_for_common_ip = site_of(wait_for_common);
 
 export async function wait_for_completion(x: completion): Promise<void> {
   await wait_for_common(x, MAX_SCHEDULE_TIMEOUT);

@@ -6,6 +6,7 @@
 
 import { K } from "./kernel.ts";
 import { raw_spinlock_t, raw_spin_lock_irqsave, raw_spin_unlock_irqrestore } from "./spinlock.ts";
+import { site_of } from "./stacktrace.ts";
 import {
   current,
   might_sleep,
@@ -44,12 +45,13 @@ export function waitqueue_active(wq: wait_queue_head): boolean {
 
 // kernel/sched/wait.c: __wake_up_common()
 function __wake_up(wq: wait_queue_head, mode: number, nr_exclusive: number): void {
-  const flags = raw_spin_lock_irqsave(wq.lock);
+  const flags = raw_spin_lock_irqsave(wq.lock, 0, __wake_up_ip);
   for (const e of [...wq.head]) {
     if (try_to_wake_up(e.task, mode) && e.exclusive && --nr_exclusive === 0) break;
   }
   raw_spin_unlock_irqrestore(wq.lock, flags);
 }
+const __wake_up_ip = site_of(__wake_up);
 
 export function wake_up(wq: wait_queue_head): void {
   __wake_up(wq, TASK_NORMAL, 1);
@@ -62,17 +64,19 @@ export function wake_up_interruptible(wq: wait_queue_head): void {
 }
 
 function add(wq: wait_queue_head, e: wait_queue_entry): void {
-  const flags = raw_spin_lock_irqsave(wq.lock);
+  const flags = raw_spin_lock_irqsave(wq.lock, 0, add_ip);
   if (!wq.head.includes(e)) wq.head.push(e);
   raw_spin_unlock_irqrestore(wq.lock, flags);
 }
+const add_ip = site_of(add);
 
 function remove(wq: wait_queue_head, e: wait_queue_entry): void {
-  const flags = raw_spin_lock_irqsave(wq.lock);
+  const flags = raw_spin_lock_irqsave(wq.lock, 0, remove_ip);
   const i = wq.head.indexOf(e);
   if (i >= 0) wq.head.splice(i, 1);
   raw_spin_unlock_irqrestore(wq.lock, flags);
 }
+const remove_ip = site_of(remove);
 
 /**
  * ___wait_event(): sleep in `state` until cond() holds. Returns the remaining

@@ -13,6 +13,7 @@ import { EINVAL, EAGAIN, ENOENT, ENOMEM, ETIMEDOUT } from "../../../lib/kernel/e
 import { readl, readq, writel, writeq } from "../../../lib/kernel/io.ts";
 import { dma_alloc_coherent, GFP_ATOMIC } from "../../../lib/kernel/dma.ts";
 import { raw_spin_lock, raw_spin_lock_init, raw_spin_lock_irqsave, raw_spin_unlock, raw_spin_unlock_irqrestore } from "../../../lib/kernel/spinlock.ts";
+import { site_of } from "../../../lib/kernel/stacktrace.ts";
 import { cpu_relax } from "../../../lib/kernel/delay.ts";
 import { pr_err, pr_info } from "../../../lib/kernel/printk.ts";
 import { trace_enabled, trace_event } from "../../../lib/kernel/tracepoint.ts";
@@ -197,12 +198,12 @@ export function qi_submit_sync(iommu: intel_iommu, desc: qi_desc[], count: numbe
   let rc: number;
   for (;;) {
     rc = 0;
-    let flags = raw_spin_lock_irqsave(qi.q_lock);
+    let flags = raw_spin_lock_irqsave(qi.q_lock, 0, qi_submit_sync_ip);
     // room for the descriptors, the wait descriptor and one gap slot
     while (qi.free_cnt < count + 2) {
       raw_spin_unlock_irqrestore(qi.q_lock, flags);
       cpu_relax();
-      flags = raw_spin_lock_irqsave(qi.q_lock);
+      flags = raw_spin_lock_irqsave(qi.q_lock, 0, qi_submit_sync_ip);
     }
     const index = qi.free_head;
     const wait_index = (index + count) % QI_LENGTH;
@@ -232,7 +233,7 @@ export function qi_submit_sync(iommu: intel_iommu, desc: qi_desc[], count: numbe
       if (rc) break;
       raw_spin_unlock(qi.q_lock);
       cpu_relax();
-      raw_spin_lock(qi.q_lock);
+      raw_spin_lock(qi.q_lock, 0, qi_submit_sync_ip);
     }
     // the whole batch, wait descriptor included, can be reclaimed now
     for (let i = 0; i <= count; i++) set_desc_status(iommu, (index + i) % QI_LENGTH, QI_FREE);
@@ -242,6 +243,7 @@ export function qi_submit_sync(iommu: intel_iommu, desc: qi_desc[], count: numbe
   }
   return rc;
 }
+const qi_submit_sync_ip = site_of(qi_submit_sync);
 
 // drivers/iommu/intel/dmar.c: qi_global_iec()
 export function qi_global_iec(iommu: intel_iommu): void {

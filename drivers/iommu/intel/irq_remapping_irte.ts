@@ -6,6 +6,7 @@
 
 import { K } from "../../../lib/kernel/kernel.ts";
 import { raw_spin_lock_init, raw_spin_lock_irqsave, raw_spin_unlock_irqrestore } from "../../../lib/kernel/spinlock.ts";
+import { site_of } from "../../../lib/kernel/stacktrace.ts";
 import { pr_err, pr_warn } from "../../../lib/kernel/printk.ts";
 import type { irq_domain } from "../../../lib/irq/irqdomain.ts";
 import type { msi_msg } from "../../../lib/irq/msi_types.ts";
@@ -160,7 +161,7 @@ function qi_flush_iec(iommu: intel_iommu, index: number, mask: number): number {
 export function modify_irte(irq_iommu: irq_2_iommu | null, irte_modified: irte): number {
   if (!irq_iommu) return -1;
   const s = irs();
-  const flags = raw_spin_lock_irqsave(s.irq_2_ir_lock);
+  const flags = raw_spin_lock_irqsave(s.irq_2_ir_lock, 0, modify_irte_ip);
   const iommu = irq_iommu.iommu;
   const index = irq_iommu.irte_index + irq_iommu.sub_handle;
   const base = iommu.ir_table!.base;
@@ -172,6 +173,7 @@ export function modify_irte(irq_iommu: irq_2_iommu | null, irte_modified: irte):
   raw_spin_unlock_irqrestore(s.irq_2_ir_lock, flags);
   return rc;
 }
+const modify_irte_ip = site_of(modify_irte);
 
 // drivers/iommu/intel/irq_remapping.c: map_dev_to_ir()
 export function map_dev_to_ir(): irq_domain | null {

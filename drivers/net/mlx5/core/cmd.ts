@@ -29,6 +29,7 @@ import { complete, init_completion, wait_for_completion, wait_for_completion_tim
 import { cond_resched, sched_yield } from "../../../../lib/kernel/sched.ts";
 import { jiffies, msecs_to_jiffies, time_before, ktime_get_ns } from "../../../../lib/kernel/jiffies.ts";
 import { spin_lock, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore } from "../../../../lib/kernel/spinlock.ts";
+import { site_of } from "../../../../lib/kernel/stacktrace.ts";
 import { cancel_work_sync, INIT_DELAYED_WORK, INIT_WORK, queue_work } from "../../../../lib/kernel/workqueue.ts";
 import { GFP_KERNEL, rmb, wmb } from "../../../../lib/kernel/dma.ts";
 import { iowrite32be } from "../../../../lib/kernel/io.ts";
@@ -90,17 +91,18 @@ function cmd_alloc_ent(cmd: mlx5_cmd, inm: mlx5_cmd_msg, out: mlx5_cmd_msg, uout
 
 // cmd.c: alloc_token()
 function alloc_token(cmd: mlx5_cmd): number {
-  spin_lock(cmd.token_lock);
+  spin_lock(cmd.token_lock, 0, alloc_token_ip);
   cmd.token = (cmd.token + 1) & 0xff;
   if (cmd.token === 0) cmd.token++;
   const token = cmd.token;
   spin_unlock(cmd.token_lock);
   return token;
 }
+const alloc_token_ip = site_of(alloc_token);
 
 // cmd.c: cmd_alloc_index(): the lowest free regular slot
 function cmd_alloc_index(cmd: mlx5_cmd, ent: mlx5_cmd_work_ent): number {
-  const flags = spin_lock_irqsave(cmd.alloc_lock);
+  const flags = spin_lock_irqsave(cmd.alloc_lock, 0, cmd_alloc_index_ip);
   let ret = 0;
   while (ret < cmd.vars.max_reg_cmds && !((cmd.vars.bitmask >>> ret) & 1)) ret++;
   if (ret < cmd.vars.max_reg_cmds) {
@@ -111,6 +113,7 @@ function cmd_alloc_index(cmd: mlx5_cmd, ent: mlx5_cmd_work_ent): number {
   spin_unlock_irqrestore(cmd.alloc_lock, flags);
   return ret < cmd.vars.max_reg_cmds ? ret : -ENOMEM;
 }
+const cmd_alloc_index_ip = site_of(cmd_alloc_index);
 
 // cmd.c: cmd_free_index(); alloc_lock held
 function cmd_free_index(cmd: mlx5_cmd, idx: number): void {
@@ -125,13 +128,14 @@ function cmd_ent_get(ent: mlx5_cmd_work_ent): void {
 // cmd.c: cmd_ent_put(): the last reference frees the slot and ups its semaphore
 function cmd_ent_put(ent: mlx5_cmd_work_ent): void {
   const cmd = ent.cmd;
-  const flags = spin_lock_irqsave(cmd.alloc_lock);
+  const flags = spin_lock_irqsave(cmd.alloc_lock, 0, cmd_ent_put_ip);
   if (--ent.refcnt === 0 && ent.idx >= 0) {
     cmd_free_index(cmd, ent.idx);
     up(ent.page_queue ? cmd.vars.pages_sem : cmd.vars.sem);
   }
   spin_unlock_irqrestore(cmd.alloc_lock, flags);
 }
+const cmd_ent_put_ip = site_of(cmd_ent_put);
 
 /**
  * irqlab: one turn of a kernel polling loop that calls cond_resched(). The

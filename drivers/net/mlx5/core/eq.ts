@@ -21,6 +21,7 @@ import { dma_alloc_coherent, dma_free_coherent, dma_rmb, GFP_KERNEL, type DmaCoh
 import { cpumask, cpumask_clear } from "../../../../lib/kernel/cpumask.ts";
 import { mutex, mutex_lock, mutex_unlock } from "../../../../lib/kernel/mutex.ts";
 import { spinlock_t, spin_lock, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore } from "../../../../lib/kernel/spinlock.ts";
+import { site_of } from "../../../../lib/kernel/stacktrace.ts";
 import { cpu_to_be32, writel } from "../../../../lib/kernel/io.ts";
 import { disable_irq, enable_irq, synchronize_irq } from "../../../../lib/irq/manage.ts";
 import { mlx5_cmd_exec, mlx5_cmd_exec_in } from "./cmd.ts";
@@ -232,8 +233,8 @@ function mlx5_eq_async_int(eq_async: mlx5_eq_async, action: number): number {
   const eqt = dev.priv.eq_table!;
   const recovery = action === ASYNC_EQ_RECOVER;
   let flags = 0;
-  if (!recovery) spin_lock(eq_async.lock);
-  else flags = spin_lock_irqsave(eq_async.lock);
+  if (!recovery) spin_lock(eq_async.lock, 0, mlx5_eq_async_int_ip);
+  else flags = spin_lock_irqsave(eq_async.lock, 0, mlx5_eq_async_int_ip);
   let num_eqes = 0;
   let eqe: mlx5_eqe_ref | null;
   while ((eqe = next_eqe_sw(eq))) {
@@ -250,6 +251,7 @@ function mlx5_eq_async_int(eq_async: mlx5_eq_async, action: number): number {
   else spin_unlock_irqrestore(eq_async.lock, flags);
   return recovery ? num_eqes : 0;
 }
+const mlx5_eq_async_int_ip = site_of(mlx5_eq_async_int);
 
 // eq.c: mlx5_cmd_eq_recover(): poll the command EQ in case its interrupt was lost
 export function mlx5_cmd_eq_recover(dev: mlx5_core_dev): void {

@@ -11,6 +11,7 @@ import { dma_alloc_coherent, dma_free_coherent, type DmaCoherentBuffer, type dma
 import { schedule_timeout } from "../../../../lib/kernel/delay.ts";
 import { MAX_SCHEDULE_TIMEOUT, current, might_sleep, set_current_state, wake_up_process, TASK_UNINTERRUPTIBLE, type task_struct } from "../../../../lib/kernel/sched.ts";
 import { raw_spinlock_t, raw_spin_lock_irqsave, raw_spin_unlock_irqrestore } from "../../../../lib/kernel/spinlock.ts";
+import { site_of } from "../../../../lib/kernel/stacktrace.ts";
 
 /* ------------------------------------------------------------ semaphores */
 
@@ -49,18 +50,19 @@ async function ___down_common(sem: semaphore, timeout: number, flags: number): P
     me.waitingOn = "down(semaphore)";
     raw_spin_unlock_irqrestore(sem.lock, f);
     timeout = await schedule_timeout(timeout);
-    f = raw_spin_lock_irqsave(sem.lock);
+    f = raw_spin_lock_irqsave(sem.lock, 0, ___down_common_ip);
     if (waiter.up) {
       raw_spin_unlock_irqrestore(sem.lock, f);
       return 0;
     }
   }
 }
+const ___down_common_ip = site_of(___down_common);
 
 // kernel/locking/semaphore.c: down(): may sleep; does not await when the semaphore is free
 export async function down(sem: semaphore): Promise<void> {
   might_sleep("kernel/locking/semaphore.c", 0);
-  const flags = raw_spin_lock_irqsave(sem.lock);
+  const flags = raw_spin_lock_irqsave(sem.lock, 0, down_ip);
   if (sem.count > 0) {
     sem.count--;
     raw_spin_unlock_irqrestore(sem.lock, flags);
@@ -68,11 +70,12 @@ export async function down(sem: semaphore): Promise<void> {
   }
   await ___down_common(sem, MAX_SCHEDULE_TIMEOUT, flags);
 }
+const down_ip = site_of(down);
 
 // kernel/locking/semaphore.c: down_timeout(): 0, or -ETIME when `timeout` jiffies passed
 export async function down_timeout(sem: semaphore, timeout: number): Promise<number> {
   might_sleep("kernel/locking/semaphore.c", 0);
-  const flags = raw_spin_lock_irqsave(sem.lock);
+  const flags = raw_spin_lock_irqsave(sem.lock, 0, down_timeout_ip);
   if (sem.count > 0) {
     sem.count--;
     raw_spin_unlock_irqrestore(sem.lock, flags);
@@ -80,19 +83,21 @@ export async function down_timeout(sem: semaphore, timeout: number): Promise<num
   }
   return ___down_common(sem, timeout, flags);
 }
+const down_timeout_ip = site_of(down_timeout);
 
 // kernel/locking/semaphore.c: down_trylock(): 0 if acquired, 1 if not (sic)
 export function down_trylock(sem: semaphore): number {
-  const flags = raw_spin_lock_irqsave(sem.lock);
+  const flags = raw_spin_lock_irqsave(sem.lock, 0, down_trylock_ip);
   const count = sem.count - 1;
   if (count >= 0) sem.count = count;
   raw_spin_unlock_irqrestore(sem.lock, flags);
   return count < 0 ? 1 : 0;
 }
+const down_trylock_ip = site_of(down_trylock);
 
 // kernel/locking/semaphore.c: up(): any context; hands the semaphore to the first waiter
 export function up(sem: semaphore): void {
-  const flags = raw_spin_lock_irqsave(sem.lock);
+  const flags = raw_spin_lock_irqsave(sem.lock, 0, up_ip);
   const w = sem.wait_list.shift();
   if (!w) sem.count++;
   else {
@@ -101,6 +106,7 @@ export function up(sem: semaphore): void {
   }
   raw_spin_unlock_irqrestore(sem.lock, flags);
 }
+const up_ip = site_of(up);
 
 /* ------------------------------------------------------------ notifier chains */
 
@@ -122,7 +128,7 @@ export class atomic_notifier_head {
 
 // kernel/notifier.c: atomic_notifier_chain_register(): by priority, highest first
 export function atomic_notifier_chain_register(nh: atomic_notifier_head, n: notifier_block): number {
-  const flags = raw_spin_lock_irqsave(nh.lock);
+  const flags = raw_spin_lock_irqsave(nh.lock, 0, atomic_notifier_chain_register_ip);
   if (nh.chain.includes(n)) {
     raw_spin_unlock_irqrestore(nh.lock, flags);
     // notifier_chain_register()
@@ -135,15 +141,17 @@ export function atomic_notifier_chain_register(nh: atomic_notifier_head, n: noti
   raw_spin_unlock_irqrestore(nh.lock, flags);
   return 0;
 }
+const atomic_notifier_chain_register_ip = site_of(atomic_notifier_chain_register);
 
 // kernel/notifier.c: atomic_notifier_chain_unregister()
 export function atomic_notifier_chain_unregister(nh: atomic_notifier_head, n: notifier_block): number {
-  const flags = raw_spin_lock_irqsave(nh.lock);
+  const flags = raw_spin_lock_irqsave(nh.lock, 0, atomic_notifier_chain_unregister_ip);
   const i = nh.chain.indexOf(n);
   if (i >= 0) nh.chain.splice(i, 1);
   raw_spin_unlock_irqrestore(nh.lock, flags);
   return i >= 0 ? 0 : -2; // -ENOENT
 }
+const atomic_notifier_chain_unregister_ip = site_of(atomic_notifier_chain_unregister);
 
 // kernel/notifier.c: atomic_notifier_call_chain() (RCU read side: any context)
 export function atomic_notifier_call_chain(nh: atomic_notifier_head, val: number, v: unknown): number {

@@ -11,38 +11,13 @@
 // fixed number per fault kind and chip instead (`npm run explore` runs 200).
 
 import { expect } from "chai";
-import { faultKinds, formatResult, runCampaign, runSeed, type CampaignSummary, type RunResult } from "../../../lib/explore/index.ts";
-import { registerScenario } from "../../../lib/explore/run.ts";
-import { mlx5Traffic } from "../../mutants/mlx5.ts";
+import { faultKinds, runCampaign, runSeed, type CampaignSummary, type RunResult } from "../../../lib/explore/index.ts";
+import { FIXED, PER_KIND, printSummaries, report } from "./campaign_fixture.ts";
 
-const FIXED = process.env["IRQLAB_EXPLORE_SEEDS"];
-/** Seeds each fault kind must get in all, over the chips it applies to. */
-const PER_KIND = 200;
 /** PCI-MSIX without and with remapping; the IMS array device with the 2022 IDXD chip and the 2020 RFC chip. */
 const CHIPS = ["msix-churn", "msix-churn-ir", "ims-churn-idxd", "ims-churn-rfc2020"];
 
-function report(s: CampaignSummary): string {
-  return s.failing
-    .slice(0, 2)
-    .map((r) => formatResult(r))
-    .join("\n\n");
-}
-
 const summaries: CampaignSummary[] = [];
-
-/**
- * The mlx5 IMS chip under its own fault kinds: the NIC with two queues whose
- * completion vectors are on the queue-backed IMS chip (the scenario of
- * test/mutants/mlx5.ts with no mutation set), 20 ms of seeded traffic, then
- * mlx5_remove(). A firmware hang makes every teardown command wait out its
- * timeout until the health poller notices, so the run gets 120 s of virtual
- * time. The generic kinds are not run here: a dropped MSI write to a
- * one-shot EQ loses its completions for good (the EQ is never polled again),
- * on real hardware as here, so "no-lost-completion" would rightly fail.
- */
-const MLX5 = "mlx5-ims-traffic";
-registerScenario({ ...mlx5Traffic, name: MLX5, description: mlx5Traffic.description, limitNs: 120e9 });
-const MLX5_KINDS = ["mlx5-cmd", "mlx5-fw-hang", "mlx5-health"];
 
 const applicable = new Map<string, boolean>();
 /** Whether a fault kind applies to a chip's scenario: one seed tells (a campaign stops at a kind that does not apply). */
@@ -60,12 +35,7 @@ async function applies(chip: string, kind: string | null): Promise<boolean> {
 describe(`lib/explore campaigns on the shipped chips (${FIXED === undefined ? `at least ${PER_KIND} seeds per fault kind` : `${FIXED} seeds per fault kind and chip`})`, function () {
   this.timeout(0);
   const kinds = [null, ...faultKinds().filter((k) => !k.bug).map((k) => k.name)];
-  after(() => {
-    // `npm run explore` prints what it ran
-    if (FIXED === undefined) return;
-    const rows = summaries.map((s) => `  ${s.scenario.padEnd(18)} ${s.faults.padEnd(12)} runs ${String(s.runs).padStart(4)}  n/a ${String(s.notApplicable).padStart(4)}  faults fired ${String(s.faultsFired).padStart(5)}  trace records ${String(s.traceRecords).padStart(8)}  violations ${s.violations}`);
-    console.log(`\n${rows.join("\n")}\n  total runs ${summaries.reduce((a, s) => a + s.runs, 0)}`);
-  });
+  after(() => printSummaries(summaries));
   // runs that applied, per fault kind, over the chips done so far (the its run in order)
   const applied = new Map<string | null, number>();
   for (const kind of kinds) {
@@ -91,19 +61,6 @@ describe(`lib/explore campaigns on the shipped chips (${FIXED === undefined ? `a
         if (kind) expect(s.faultsFired, `${kind} fired in no run`).to.be.greaterThan(0);
       });
     }
-  }
-});
-
-describe(`lib/explore campaigns on the mlx5 IMS chip (${FIXED ?? PER_KIND} seeds per mlx5 fault kind)`, function () {
-  this.timeout(0);
-  for (const kind of MLX5_KINDS) {
-    it(`${MLX5} under ${kind}: 0 violations`, async () => {
-      const s = await runCampaign(MLX5, kind, { seeds: FIXED !== undefined ? Number(FIXED) : PER_KIND });
-      summaries.push(s);
-      expect(s.failing.length, report(s)).to.equal(0);
-      expect(s.notApplicable).to.equal(0);
-      expect(s.faultsFired, `${kind} fired in no run`).to.be.greaterThan(0);
-    });
   }
 });
 

@@ -10,6 +10,7 @@ import type { Wait } from "../sim/cpu.ts";
 import { K } from "../kernel/kernel.ts";
 import { printk, KERN_WARNING, ratelimit_state, __ratelimit } from "../kernel/printk.ts";
 import { WARN_ONCE } from "../kernel/bug.ts";
+import { HZ } from "../kernel/jiffies.ts";
 import { irqs_disabled, local_irq_disable } from "../kernel/context.ts";
 import { raw_spin_unlock, raw_spin_lock_y } from "../kernel/spinlock.ts";
 import { wake_up_process, PF_EXITING } from "../kernel/sched.ts";
@@ -42,7 +43,8 @@ const print_ratelimit = new WeakMap<object, ratelimit_state>();
 function print_irq_desc(irq: number, desc: irq_desc): void {
   let rs = print_ratelimit.get(K);
   if (!rs) {
-    rs = new ratelimit_state(5e9, 5);
+    // static DEFINE_RATELIMIT_STATE(ratelimit, 5 * HZ, 5)
+    rs = new ratelimit_state(5 * HZ(), 5);
     print_ratelimit.set(K, rs);
   }
   if (!__ratelimit(rs)) return;

@@ -5,6 +5,8 @@
 
 import { K } from "./kernel.ts";
 import { vsprintf } from "./vsprintf.ts";
+import { jiffies, time_after } from "./jiffies.ts";
+import { capture_stack } from "./stacktrace.ts";
 
 /* include/linux/kern_levels.h */
 export const KERN_SOH = "\x01";
@@ -117,30 +119,70 @@ export function pr_info_once(fmt: string, ...args: unknown[]): number {
   return printk_once_key("info:" + fmt) ? pr_info(fmt, ...args) : 0;
 }
 
-/** include/linux/ratelimit_types.h: struct ratelimit_state (jiffies-based). */
+/** include/linux/ratelimit_types.h: RATELIMIT_MSG_ON_RELEASE, RATELIMIT_INITIALIZED */
+export const RATELIMIT_MSG_ON_RELEASE = 1 << 0;
+export const RATELIMIT_INITIALIZED = 1 << 1;
+/** include/linux/ratelimit_types.h: DEFAULT_RATELIMIT_BURST (the interval is 5 * HZ jiffies) */
+export const DEFAULT_RATELIMIT_BURST = 10;
+
+/** include/linux/ratelimit_types.h: struct ratelimit_state; interval and begin in jiffies. */
 export class ratelimit_state {
-  begin = -Infinity;
-  printed = 0;
+  begin = 0;
+  flags = 0;
   missed = 0;
+  rs_n_left = 0;
+  readonly interval: number;
+  /** DEFINE_RATELIMIT_STATE(name, interval, burst); the default is DEFAULT_RATELIMIT_INTERVAL (5 * HZ). */
   constructor(
-    readonly interval_ns: number = 5e9,
-    readonly burst: number = 10,
-  ) {}
+    interval?: number,
+    readonly burst: number = DEFAULT_RATELIMIT_BURST,
+  ) {
+    this.interval = interval ?? 5 * K.config.HZ;
+  }
 }
 
-/** lib/ratelimit.c: ___ratelimit() */
-export function __ratelimit(rs: ratelimit_state): boolean {
-  const now = K.sim.now;
-  if (now - rs.begin >= rs.interval_ns) {
+/** Wrappers between a rate-limited call site and ___ratelimit(): not the __func__ C would pass. */
+const RATELIMIT_WRAPPERS = new Set(["ratelimit_caller", "___ratelimit", "__ratelimit", "printk_ratelimited", "pr_err_ratelimited", "pr_warn_ratelimited", "pr_info_ratelimited"]);
+
+/** The rate-limited call site's function, named from the stack only when a suppression report prints it. */
+function ratelimit_caller(): string {
+  for (const f of capture_stack(0, 16)) if (!RATELIMIT_WRAPPERS.has(f)) return f;
+  return "__ratelimit";
+}
+
+// lib/ratelimit.c: ___ratelimit(); rs->lock is never contended here, because
+// nothing runs between its trylock and unlock in irqlab, so the lock-contended
+// fast path is not rendered
+export function ___ratelimit(rs: ratelimit_state, func?: string): boolean {
+  const { interval, burst } = rs;
+  if (interval <= 0 || burst <= 0) {
+    const ret = interval === 0 || burst > 0;
+    if (!ret) rs.missed++;
+    return ret;
+  }
+  const now = jiffies();
+  if (!(rs.flags & RATELIMIT_INITIALIZED)) {
     rs.begin = now;
-    rs.printed = 0;
+    rs.flags |= RATELIMIT_INITIALIZED;
+    rs.rs_n_left = burst;
   }
-  if (rs.printed < rs.burst) {
-    rs.printed++;
-    return true;
+  // time_is_before_jiffies(): strictly after the interval's last jiffy
+  if (time_after(now, rs.begin + interval)) {
+    rs.rs_n_left = burst;
+    rs.begin = now;
+    const m = rs.missed;
+    rs.missed = 0;
+    // printk_deferred(KERN_WARNING ...): irqlab has no console to defer from
+    if (m && !(rs.flags & RATELIMIT_MSG_ON_RELEASE)) printk(KERN_WARNING + "%s: %d callbacks suppressed\n", func ?? ratelimit_caller(), m);
   }
+  if (--rs.rs_n_left >= 0) return true;
   rs.missed++;
   return false;
+}
+
+/** include/linux/ratelimit_types.h: __ratelimit(state), which passes the caller's __func__. */
+export function __ratelimit(rs: ratelimit_state, func?: string): boolean {
+  return ___ratelimit(rs, func);
 }
 
 const rlStates = new WeakMap<object, Map<string, ratelimit_state>>();

@@ -243,7 +243,7 @@ export function mlx5_core_err_rl(dev: mlx5_core_dev, at: mlx5_site, fmt: string,
     rs = new ratelimit_state();
     m.set(key, rs);
   }
-  if (__ratelimit(rs)) mlx5_core_err(dev, at, fmt, ...args);
+  if (__ratelimit(rs, at[0])) mlx5_core_err(dev, at, fmt, ...args);
 }
 
 // mlx5_core.h: mlx5_core_dbg() -- compiled out as pr_debug() is in irqlab

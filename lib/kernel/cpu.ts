@@ -101,6 +101,10 @@ function __add_cpu(cpu: number): number {
   // APIC up again (setup_local_APIC()). irqlab's fabric does not carry INIT:
   // the reset is applied here.
   if (K.hasState("platform")) {
+    // arch/x86/kernel/smpboot.c: announce_cpu(), on the control CPU before the
+    // wakeup; once the system runs it prints one line per CPU (APIC ID = CPU
+    // number, one node)
+    pr_info("smpboot: Booting Node %d Processor %d APIC 0x%x\n", 0, cpu, cpu);
     sim.on(c, () => {
       hw_platform().lapic(cpu).reset();
       setup_local_APIC();

@@ -5,6 +5,7 @@
 
 import { K } from "./kernel.ts";
 import { vsprintf } from "./vsprintf.ts";
+import { cpu_online } from "./cpumask.ts";
 
 declare module "../sim/trace.ts" {
   interface TraceEventMap {
@@ -22,5 +23,9 @@ export function trace_enabled(): boolean {
 export function trace_event(system: string, event: string, fmt: string, ...args: unknown[]): void {
   const bus = K.sim.trace;
   if (!bus.on) return;
+  // include/linux/tracepoint.h: DECLARE_TRACE_EVENT()'s cpu_online(raw_smp_processor_id())
+  // condition. A CPU that left cpu_online_mask (the dying CPU in fixup_irqs()) records nothing.
+  const cpu = bus.cpu();
+  if (cpu >= 0 && !cpu_online(cpu)) return;
   bus.emit("tp", { system, event, text: vsprintf(fmt, args) });
 }

@@ -442,11 +442,9 @@ describe("irqchip/x86 vector domain: managed interrupts and CPU hotplug", () => 
     expect(down.started).to.equal(false);
     expect([down.cfg.vector, down.cfg.dest_apicid]).to.deep.equal([MANAGED_IRQ_SHUTDOWN_VECTOR, cpumask_first(cpu_online_mask())]);
     expect(down.apicd.vector).to.equal(0);
-    expect(tp(m, from, "vector_deactivate", "vector_clear", "vector_config").map((e) => e.replace(`irq=${q.irq} `, "irq=N "))).to.deep.equal([
-      "vector_deactivate: irq=N is_managed=1 can_reserve=0 reserve=0",
-      `vector_clear: irq=N vector=${before.vector} cpu=2 prev_vector=0 prev_cpu=0`,
-      "vector_config: irq=N vector=239 cpu=0 apicdest=0x00000000",
-    ]);
+    // fixup_irqs() runs on the dying CPU, already out of cpu_online_mask: its
+    // tracepoints record nothing (docs/oracle/hotplug.txt, step A1)
+    expect(tp(m, from, "vector_deactivate", "vector_clear", "vector_config")).to.deep.equal([]);
     // the CPU's managed reservation stays; only its availability leaves the global count
     expect(down.state.cpus[2]!.man).to.equal(1);
     expect(down.state.cpus[2]!.mac).to.equal(0);

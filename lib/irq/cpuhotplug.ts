@@ -30,7 +30,7 @@ import {
 } from "./irq.ts";
 import { for_each_irq_desc, type irq_desc } from "./irqdesc.ts";
 import { irq_shutdown_and_deactivate, irq_startup_managed } from "./chip.ts";
-import { irq_affinity_notify_schedule, irq_do_set_affinity, irq_set_affinity_locked } from "./manage_affinity.ts";
+import { irq_affinity_schedule_notify_work, irq_do_set_affinity, irq_set_affinity_locked } from "./manage_affinity.ts";
 import { irq_fixup_move_pending, irq_force_complete_move } from "./migration.ts";
 
 // kernel/irq/cpuhotplug.c: irq_needs_fixup()
@@ -114,7 +114,7 @@ export function irq_migrate_all_off_this_cpu(): void {
   for (const desc of for_each_irq_desc()) {
     raw_spin_lock(desc.lock);
     const affinity_broken = migrate_one_irq(desc);
-    if (affinity_broken) irq_affinity_notify_schedule(desc);
+    if (affinity_broken && desc.affinity_notify) irq_affinity_schedule_notify_work(desc);
     raw_spin_unlock(desc.lock);
   }
 }

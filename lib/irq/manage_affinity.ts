@@ -7,6 +7,8 @@
 import { K } from "../kernel/kernel.ts";
 import { EBUSY, EINVAL, ENOSYS, EOPNOTSUPP } from "../kernel/errno.ts";
 import { pr_warn_once } from "../kernel/printk.ts";
+import { WARN_ON } from "../kernel/bug.ts";
+import { lock_is_held } from "../kernel/lockdep.ts";
 import {
   cpumask,
   cpumask_and,
@@ -167,7 +169,7 @@ export function irq_set_affinity_locked(data: irq_data, mask: cpumask, force: bo
     irqd_set(data, IRQD_SETAFFINITY_PENDING);
     cpumask_copy(desc.pending_mask, mask);
   }
-  irq_affinity_notify_schedule(desc);
+  if (desc.affinity_notify) irq_affinity_schedule_notify_work(desc);
   irqd_set(data, IRQD_AFFINITY_SET);
   return ret;
 }
@@ -216,9 +218,12 @@ export function irq_setup_affinity(desc: irq_desc): number {
   return ret;
 }
 
-/** Schedule the affinity notifier of `desc` (a changed or broken affinity). */
-export function irq_affinity_notify_schedule(desc: irq_desc): void {
-  if (desc.affinity_notify) schedule_work(notify_work(desc.affinity_notify));
+// kernel/irq/manage.c: irq_affinity_schedule_notify_work(); desc->lock held, affinity_notify set.
+// The kref the kernel takes for the queued work has no counterpart: the
+// notifier object lives as long as JavaScript references it.
+export function irq_affinity_schedule_notify_work(desc: irq_desc): void {
+  if (K.config.lockdep && K.debug_locks) WARN_ON(!lock_is_held(desc.lock.dep_map), { fn: "irq_affinity_schedule_notify_work", file: "kernel/irq/manage.c" });
+  schedule_work(notify_work(desc.affinity_notify!));
 }
 
 /* ------------------------------------------------------ notifiers, hints */

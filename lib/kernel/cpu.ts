@@ -14,6 +14,7 @@ import { might_sleep, per_cpu, PF_KTHREAD, type task_struct } from "./sched.ts";
 import { local_irq_disable, local_irq_enable } from "./context.ts";
 import { pr_info } from "./printk.ts";
 import { migrate_timers_from } from "./timer.ts";
+import { workqueue_offline_cpu, workqueue_online_cpu } from "./workqueue.ts";
 import { hw_platform } from "./io.ts";
 import { setup_local_APIC } from "./apic.ts";
 
@@ -36,9 +37,12 @@ export function cpuhp_setup_state(s: cpuhp_state): void {
   states().push(s);
 }
 
-/** Per-CPU kthreads stay bound to their CPU and sleep while it is offline. */
+/**
+ * Per-CPU smpboot threads (ksoftirqd/N) are parked while their CPU is
+ * offline. Per-CPU kworkers are not: workqueue_offline_cpu() unbinds them.
+ */
 function is_percpu_kthread(t: task_struct): boolean {
-  return (t.flags & PF_KTHREAD) !== 0 && (/^(ksoftirqd|kworker)\/\d+:/.test(t.comm) || /^ksoftirqd\//.test(t.comm) || /^kworker\/\d+:/.test(t.comm));
+  return (t.flags & PF_KTHREAD) !== 0 && /^ksoftirqd\//.test(t.comm);
 }
 
 /**
@@ -73,8 +77,11 @@ function __remove_cpu(cpu: number): number {
     c.irqsEnabled = false;
   });
   c.online = false;
-  // the CPU is dead: move what ran there
+  // the CPU is dead: move what ran there. Linux unbinds the CPU's kworkers
+  // earlier (CPUHP_AP_WORKQUEUE_ONLINE, before take_cpu_down()); none of
+  // them can have run in between, so moving them here is the same.
   const target = cpumask_first(cpu_online_mask());
+  workqueue_offline_cpu(cpu, target);
   migrate_timers_from(cpu, target);
   for (const t of sim.tasks) {
     const kt = t as task_struct;
@@ -113,6 +120,7 @@ function __add_cpu(cpu: number): number {
   c.irqsEnabled = true;
   set_cpu_online(cpu, true);
   set_cpu_active(cpu, true);
+  workqueue_online_cpu(cpu);
   sim.on(c, () => {
     for (const s of states()) s.online?.(cpu);
     local_irq_enable();

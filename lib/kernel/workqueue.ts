@@ -15,6 +15,7 @@ import { jiffies } from "./jiffies.ts";
 import { init_waitqueue_head, wait_event, wake_up_all, type wait_queue_head } from "./wait.ts";
 import { local_irq_save, local_irq_restore, smp_processor_id } from "./context.ts";
 import { WARN_ON_ONCE } from "./bug.ts";
+import { cpu_online, cpu_online_mask, cpumask_first } from "./cpumask.ts";
 
 /* include/linux/workqueue.h */
 export const WQ_BH = 1 << 0;
@@ -161,12 +162,35 @@ function create_worker(pool: worker_pool): worker {
   w.task = kthread_create(worker_thread, w, "%s", name);
   w.task.flags |= PF_WQ_WORKER;
   w.task.worker = w;
-  const cpu = pool.cpu >= 0 ? pool.cpu : (pool.workers.length + pool.id) % nrCpus;
+  let cpu = pool.cpu >= 0 ? pool.cpu : (pool.workers.length + pool.id) % nrCpus;
+  // worker_attach_to_pool(): a worker of a disassociated pool (its CPU is
+  // offline) is WORKER_UNBOUND, and the scheduler's fallback puts it on an
+  // online CPU
+  if (!cpu_online(cpu)) cpu = cpumask_first(cpu_online_mask());
   kthread_bind(w.task, cpu);
   pool.workers.push(w);
   pool.nr_running++;
   wake_up_process(w.task);
   return w;
+}
+
+// kernel/workqueue.c: workqueue_offline_cpu() -> unbind_workers(): the
+// outgoing CPU's pools become POOL_DISASSOCIATED and their workers, no longer
+// bound, keep running the pools' work on an online CPU (`target`)
+export function workqueue_offline_cpu(cpu: number, target: number): void {
+  for (const pool of ws().pools.values()) {
+    if (pool.cpu !== cpu) continue;
+    for (const w of pool.workers) K.sim.migrate(w.task, K.sim.cpus[target]!);
+  }
+}
+
+// kernel/workqueue.c: workqueue_online_cpu() -> rebind_workers(): the CPU's
+// workers are bound to it again
+export function workqueue_online_cpu(cpu: number): void {
+  for (const pool of ws().pools.values()) {
+    if (pool.cpu !== cpu) continue;
+    for (const w of pool.workers) K.sim.migrate(w.task, K.sim.cpus[cpu]!);
+  }
 }
 
 // kernel/workqueue.c: kick_pool(): make sure somebody runs the pool's work

@@ -2,7 +2,9 @@
 // genirq-B.md B33: deferred affinity moves (kernel/irq/migration.c).
 import { expect } from "chai";
 import { irq_fixup_move_pending, irq_move_irq } from "../../../lib/irq/migration.ts";
-import { irq_set_affinity } from "../../../lib/irq/manage_affinity.ts";
+import { irq_set_affinity, irq_set_affinity_notifier } from "../../../lib/irq/manage_affinity.ts";
+import type { irq_affinity_notify } from "../../../lib/irq/interrupt.ts";
+import { msleep } from "../../../lib/kernel/delay.ts";
 import { disable_irq, enable_irq, request_irq } from "../../../lib/irq/manage.ts";
 import { handle_edge_irq } from "../../../lib/irq/flow.ts";
 import { irq_modify_status } from "../../../lib/irq/chip.ts";
@@ -85,6 +87,33 @@ describe("genirq-B deferred moves (kernel/irq/migration.c)", () => {
       expect(irq_set_affinity(irq, cpumask_of(1))).to.equal(0);
       expect(await remove_cpu(1)).to.equal(0);
       expect(irqd_is_setaffinity_pending(desc.irq_data)).to.equal(false);
+      await add_cpu(1);
+    });
+  });
+
+  // kernel/irq/cpuhotplug.c: irq_migrate_all_off_this_cpu() calls
+  // irq_affinity_schedule_notify_work() when migrate_one_irq() broke the
+  // affinity, so a driver's notifier learns the new mask
+  it("a CPU offline that breaks the affinity schedules the affinity notifier with the new mask; one that keeps it does not", async () => {
+    const events: string[] = [];
+    await run(async () => {
+      const { irq } = setup_irq(rec_chip([], { cbs: ["irq_set_affinity"] }));
+      const n: irq_affinity_notify = { irq: 0, notify: (_n, mask) => void events.push(`notify ${list(mask).join(",")}`), release: () => {} };
+      expect(await irq_set_affinity_notifier(irq, n)).to.equal(0);
+      expect(await request_irq(irq, () => IRQ_HANDLED, 0, "brk", null)).to.equal(0);
+      expect(irq_set_affinity(irq, cpumask_from([0, 1]))).to.equal(0);
+      await msleep(1);
+      events.length = 0;
+      expect(await remove_cpu(1)).to.equal(0);
+      await msleep(1);
+      expect(events).to.deep.equal([]);
+      await add_cpu(1);
+      expect(irq_set_affinity(irq, cpumask_of(1))).to.equal(0);
+      await msleep(1);
+      expect(events).to.deep.equal(["notify 1"]);
+      expect(await remove_cpu(1)).to.equal(0);
+      await msleep(1);
+      expect(events).to.deep.equal(["notify 1", "notify 0"]);
       await add_cpu(1);
     });
   });

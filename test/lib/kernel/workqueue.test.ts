@@ -13,12 +13,16 @@ import {
   flush_workqueue,
   queue_delayed_work,
   queue_work,
+  queue_work_on,
+  system_wq,
   schedule_work,
   WQ_UNBOUND,
 } from "../../../lib/kernel/workqueue.ts";
 import { msleep } from "../../../lib/kernel/delay.ts";
 import { current } from "../../../lib/kernel/sched.ts";
 import { completion, complete, wait_for_completion } from "../../../lib/kernel/completion.ts";
+import { add_cpu, remove_cpu } from "../../../lib/kernel/cpu.ts";
+import { smp_processor_id } from "../../../lib/kernel/context.ts";
 
 describe("lib/kernel workqueues", () => {
   it("runs work in a kworker of the queueing CPU and flushes it", async () => {
@@ -93,5 +97,24 @@ describe("lib/kernel workqueues", () => {
       expect(await cancel_work_sync(w)).to.equal(false);
     });
     expect(seen).to.deep.equal([24]);
+  });
+
+  // kernel/workqueue.c: workqueue_offline_cpu()/unbind_workers() and
+  // workqueue_online_cpu()/rebind_workers()
+  it("runs work queued to an offline CPU's pool in that pool's unbound kworker on an online CPU; onlining rebinds it", async () => {
+    const m = await createMachine({ cpus: 3 });
+    const seen: string[] = [];
+    await m.run(async () => {
+      const w = INIT_WORK(() => void seen.push(`${current().comm} on ${smp_processor_id()}`));
+      queue_work_on(2, system_wq(), w);
+      await flush_work(w);
+      expect(await remove_cpu(2)).to.equal(0);
+      queue_work_on(2, system_wq(), w);
+      await msleep(1);
+      expect(await add_cpu(2)).to.equal(0);
+      queue_work_on(2, system_wq(), w);
+      await msleep(1);
+    });
+    expect(seen).to.deep.equal(["kworker/2:0 on 2", "kworker/2:0 on 0", "kworker/2:0 on 2"]);
   });
 });

@@ -165,7 +165,12 @@ export function schedule(): Promise<void> {
     if (K.abandoned_sleeps++ === 0) {
       const ctx = in_hardirq() ? "hard interrupt" : in_serving_softirq() ? "softirq" : sim.running === null ? "outside any task" : "atomic";
       const pc = preempt_count().toString(16).padStart(8, "0");
-      K.first_abandoned_sleep = `${t.comm}/${t.pid}/0x${pc} on CPU${sim.cur.id} at ${(sim.now / 1e9).toFixed(6)} s (${ctx}${ctx === "outside any task" ? "" : " context"})`;
+      // Outside any task, with no interrupt frame, is a state Linux has no
+      // counterpart for: the continuation of an async kernel function that
+      // no task awaited (a missing await in the caller, or an async chain a
+      // synchronous callback started and dropped)
+      const why = ctx === "outside any task" ? "outside any task: code continuing after an async kernel call that no task awaited, e.g. a missing `await`" : `${ctx} context`;
+      K.first_abandoned_sleep = `${t.comm}/${t.pid}/0x${pc} on CPU${sim.cur.id} at ${(sim.now / 1e9).toFixed(6)} s (${why})`;
     }
     return NEVER;
   }

@@ -166,6 +166,27 @@ describe("lib/machine options and runs", () => {
     expect(m.dmesg()).to.match(/BUG: scheduling while atomic: swapper\/0\/0\/0x00000100\n/);
   });
 
+  it("points at a missing await when a sleep begins outside any task, where an un-awaited async kernel call continued", async () => {
+    const m = await createMachine();
+    m.expectSplat(/BUG: scheduling while atomic: swapper\/0\/0/);
+    let err: unknown;
+    try {
+      await m.run(async () => {
+        const sleeper = async (): Promise<number> => {
+          await msleep(1);
+          await msleep(1);
+          return 1;
+        };
+        const dropped = sleeper(); // the missing await
+        await msleep(5);
+        await dropped;
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(String(err)).to.match(/the first by swapper\/0\/0\/0x00000000 on CPU0 at \d\.\d{6} s \(outside any task: code continuing after an async kernel call that no task awaited, e\.g\. a missing `await`\)/);
+  });
+
   it("ends tasks that only yield to each other, with no virtual time passing, with a livelock error instead of spinning", async () => {
     const m = await createMachine();
     m.sim.livelockSwitches = 2000;

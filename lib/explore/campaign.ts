@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Campaigns: a scenario under one fault kind for a range of seeds, each
 // seed with its own strategy; the summary names every failing seed with the
-// line that replays it.
+// line that replays it, and counts the runs that went through a known Linux
+// race (known_races.ts) apart from the violations.
 
 import type { ExploreScenario, RunOptions, RunResult } from "./run.ts";
 import { runSeed } from "./run.ts";
@@ -28,9 +29,21 @@ export interface CampaignSummary {
   violations: number;
   /** Violations by checker name. */
   byChecker: Record<string, number>;
+  /** Runs that went through a known Linux race (their attributed violations do not count above). */
+  knownRaceRuns: number;
+  /** Per known race: runs, hits, hits that did harm (stranded), violations it explained, the first run's replay line. */
+  knownRaces: Record<string, KnownRaceTally>;
   faultsFired: number;
   traceRecords: number;
   virtualNs: number;
+}
+
+export interface KnownRaceTally {
+  runs: number;
+  hits: number;
+  stranded: number;
+  attributed: number;
+  firstReplay: string;
 }
 
 export function defaultStrategy(seed: number): string {
@@ -55,6 +68,8 @@ export async function runCampaign(sc: ExploreScenario | string, faults: string |
     failing: [],
     violations: 0,
     byChecker: {},
+    knownRaceRuns: 0,
+    knownRaces: {},
     faultsFired: 0,
     traceRecords: 0,
     virtualNs: 0,
@@ -70,6 +85,14 @@ export async function runCampaign(sc: ExploreScenario | string, faults: string |
     sum.faultsFired += r.faultsFired;
     sum.traceRecords += r.records;
     sum.virtualNs += r.virtualNs;
+    if (r.knownRaces.length) sum.knownRaceRuns++;
+    for (const k of r.knownRaces) {
+      const t = (sum.knownRaces[k.race] ??= { runs: 0, hits: 0, stranded: 0, attributed: 0, firstReplay: r.replay });
+      t.runs++;
+      t.hits += k.hits.length;
+      t.stranded += k.hits.filter((h) => h.strandedSeq !== null).length;
+      t.attributed += k.attributed.length;
+    }
     if (!r.ok) {
       sum.failing.push(r);
       sum.violations += r.violations.length;

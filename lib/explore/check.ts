@@ -49,10 +49,24 @@ export interface CheckEnv {
   expectedSplats: readonly RegExp[];
 }
 
+/**
+ * What a finding is about, where it concerns one interrupt or one vector:
+ * the Linux irq, and the CPU and vector a message would reach. Known Linux
+ * races (known_races.ts) attribute a violation to themselves only through
+ * these fields, so a checker leaves them out of findings a race cannot cause.
+ */
+export interface FindingSubject {
+  irq?: number;
+  cpu?: number;
+  vector?: number;
+}
+
 /** What a checker found. `key` deduplicates repeats of one problem across steps. */
 export interface Finding {
   key: string;
   message: string;
+  /** The interrupt or vector it is about (see FindingSubject). */
+  about?: FindingSubject;
   /** Trace record the finding is about (its excerpt goes in the report). */
   seq?: number;
   /** Or the virtual time it is about (the excerpt starts at the first record at or after it). */
@@ -99,6 +113,13 @@ export interface LevelProbe {
   /** Does this probe know the level (usually: the chip, compared to irq_chip_orig(d.chip))? */
   match(d: irq_data): boolean;
   check(d: irq_data, desc: irq_desc, m: Machine): string | null;
+  /**
+   * For a level check() failed: the CPU and vector the failure is about, when
+   * it is the interrupt's own vector gone stale (not, say, another
+   * interrupt's); null or absent: the finding names the interrupt alone and
+   * no known race claims it.
+   */
+  subject?(d: irq_data, desc: irq_desc, m: Machine): FindingSubject | null;
 }
 
 const levelProbes: LevelProbe[] = [];

@@ -95,7 +95,13 @@ registerChecker({
         }
         for (const p of levelProbesFor(x)) {
           const why = p.check(x, desc, env.m);
-          if (why) out.push({ key: `${p.name} ${top.irq}`, message: `irq ${top.irq}: activated, but at level ${irq_chip_orig(x.chip).name} (${p.name}): ${why}` });
+          if (!why) continue;
+          const subject = p.subject?.(x, desc, env.m);
+          out.push({
+            key: `${p.name} ${top.irq}`,
+            message: `irq ${top.irq}: activated, but at level ${irq_chip_orig(x.chip).name} (${p.name}): ${why}`,
+            ...(subject ? { about: { irq: top.irq, ...subject } } : {}),
+          });
         }
       }
     }
@@ -119,6 +125,14 @@ registerLevelProbe({
     const slot = vector_irq(apicd.cpu)[apicd.vector];
     if (slot !== desc) return `vector_irq[CPU${apicd.cpu}][${hex(apicd.vector)}] is ${slotName(slot)}, not this descriptor`;
     return null;
+  },
+  // the interrupt's own vector is dead (offline CPU, or a slot that routes
+  // nowhere); a slot naming another descriptor is a double assignment
+  subject(d) {
+    const apicd = apic_chip_data(d);
+    if (!apicd || apicd.vector === 0 || apicd.vector === MANAGED_IRQ_SHUTDOWN_VECTOR) return null;
+    if (cpu_online(apicd.cpu) && vector_irq(apicd.cpu)[apicd.vector] instanceof irq_desc) return null;
+    return { cpu: apicd.cpu, vector: apicd.vector };
   },
 });
 
@@ -172,7 +186,7 @@ registerChecker({
         if (used) bits++;
         if (!cm.online) continue;
         const isDesc = vi[v] instanceof irq_desc;
-        if (used && !isDesc) out.push({ key: `alloc-no-desc ${cpu} ${v}`, message: `CPU${cpu} vector ${hex(v)} allocated in the matrix, vector_irq has ${slotName(vi[v])}` });
+        if (used && !isDesc) out.push({ key: `alloc-no-desc ${cpu} ${v}`, message: `CPU${cpu} vector ${hex(v)} allocated in the matrix, vector_irq has ${slotName(vi[v])}`, about: { cpu, vector: v } });
         else if (!used && isDesc) out.push({ key: `desc-no-alloc ${cpu} ${v}`, message: `CPU${cpu} vector ${hex(v)} routes to ${slotName(vi[v])} but is free in the matrix` });
       }
       if (bits !== cm.allocated) out.push({ key: `allocated ${cpu}`, message: `CPU${cpu}: allocated ${cm.allocated}, alloc_map has ${bits} bits` });
@@ -209,7 +223,12 @@ registerChecker({
       if (vector === MANAGED_IRQ_SHUTDOWN_VECTOR && owner && parkedOnShutdownVector(owner)) return;
       const slot = dest < env.m.options.cpus ? vector_irq(dest)[vector] : undefined;
       if (!(slot instanceof irq_desc)) {
-        out.push({ key: `${where} ${index} dead`, message: `${where} IRTE ${index} targets vector ${hex(vector)} on CPU${dest}, which is ${slotName(slot)}${owner ? ` (owner irq ${owner.irq_data.irq})` : " (no owner)"}` });
+        out.push({
+          key: `${where} ${index} dead`,
+          message: `${where} IRTE ${index} targets vector ${hex(vector)} on CPU${dest}, which is ${slotName(slot)}${owner ? ` (owner irq ${owner.irq_data.irq})` : " (no owner)"}`,
+          // a dead target of an owned entry; an entry nobody owns is a leak
+          ...(owner ? { about: { irq: owner.irq_data.irq, cpu: dest, vector } } : {}),
+        });
       } else if (owner && slot !== owner) {
         out.push({ key: `${where} ${index} foreign`, message: `${where} IRTE ${index} of irq ${owner.irq_data.irq} targets vector ${hex(vector)} on CPU${dest}, which belongs to irq ${slot.irq_data.irq}` });
       }

@@ -5,17 +5,19 @@
 
 import { checker, checkers, registerChecker, registerLeakProbe, registerLevelProbe, registerMessageProbe } from "./check.ts";
 import { faultKinds, generatePlan, registerFaultKind } from "./faults.ts";
-import { formatResult, registerScenario, replayCommand, runSeed, scenario, scenarios } from "./run.ts";
+import { attributeViolations, formatResult, registerScenario, replayCommand, runSeed, scenario, scenarios } from "./run.ts";
+import { knownRace, knownRaces, registerKnownRace, STALE_EFFECTIVE_AFFINITY } from "./known_races.ts";
 import { runCampaign, defaultStrategy } from "./campaign.ts";
 import { exploreExhaustive } from "./exhaustive.ts";
 import "./scenarios.ts";
 import "./ims.ts";
 import "./mlx5.ts";
 
-export type { Checker, CheckEnv, Finding, Line, LevelProbe, MessageProbe, LeakProbe, DeviceMessage, Snapshot } from "./check.ts";
+export type { Checker, CheckEnv, Finding, FindingSubject, Line, LevelProbe, MessageProbe, LeakProbe, DeviceMessage, Snapshot } from "./check.ts";
 export type { FaultKind, FaultPlan, FaultSpec, FaultTrigger, FaultEnv } from "./faults.ts";
-export type { ExploreScenario, ScenarioCtx, RunOptions, RunResult, Violation } from "./run.ts";
-export type { CampaignOptions, CampaignSummary } from "./campaign.ts";
+export type { ExploreScenario, ScenarioCtx, RunOptions, RunResult, Violation, KnownRaceReport } from "./run.ts";
+export type { KnownRace, RaceHit, RaceWatcher, RaceClaimable } from "./known_races.ts";
+export type { CampaignOptions, CampaignSummary, KnownRaceTally } from "./campaign.ts";
 export type { ExhaustiveOptions, ExhaustiveResult } from "./exhaustive.ts";
 export { traceDigest, formatRecord, excerpt } from "./trace.ts";
 
@@ -31,6 +33,10 @@ export const explore = {
   },
   get faultKinds(): ReturnType<typeof faultKinds> {
     return faultKinds();
+  },
+  /** Known Linux races, in registration order. */
+  get knownRaces(): ReturnType<typeof knownRaces> {
+    return knownRaces();
   },
   runSeed,
   runCampaign,
@@ -60,4 +66,9 @@ export {
   registerLeakProbe,
   registerFaultKind,
   registerScenario,
+  registerKnownRace,
+  knownRace,
+  knownRaces,
+  attributeViolations,
+  STALE_EFFECTIVE_AFFINITY,
 };

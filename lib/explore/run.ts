@@ -13,10 +13,11 @@
 import { createMachine, Machine, type MachineOptions } from "../machine.ts";
 import { Rng } from "../sim/rng.ts";
 import { RecordingStrategy, strategyFromSpec, type Strategy } from "../sim/strategy.ts";
-import type { TraceRecord } from "../sim/trace.ts";
-import { checkers as allCheckers, takeSnapshot, type CheckEnv, type Checker, type Finding, type Line, type Snapshot } from "./check.ts";
+import type { TraceEventMap, TraceRecord } from "../sim/trace.ts";
+import { checkers as allCheckers, takeSnapshot, type CheckEnv, type Checker, type Finding, type FindingSubject, type Line, type Snapshot } from "./check.ts";
 import { FaultEngine, faultKind, generatePlan, type FaultPlan } from "./faults.ts";
 import { excerpt, lowerBound, traceDigest } from "./trace.ts";
+import { attribute, knownRace, knownRaces, type RaceHit, type RaceWatcher } from "./known_races.ts";
 import { irq_to_desc } from "../irq/irqdesc.ts";
 import "./checkers.ts";
 import "./checkers_history.ts";
@@ -61,7 +62,20 @@ export interface Violation {
   message: string;
   t: number;
   seq: number;
+  /** The interrupt or vector it is about, when the checker says (known races attribute by it). */
+  about?: FindingSubject;
   excerpt: string[];
+}
+
+/** A known Linux race the run went through, and the violations it explains (they do not count). */
+export interface KnownRaceReport {
+  /** "linux-race:..." */
+  race: string;
+  /** Where it is written up. */
+  doc: string;
+  hits: (RaceHit & { excerpt: string[] })[];
+  /** Violations that follow from a hit; not in RunResult.violations. */
+  attributed: (Violation & { hitSeq: number })[];
 }
 
 export interface RunOptions {
@@ -75,6 +89,11 @@ export interface RunOptions {
   digest?: boolean;
   /** Extra machine options (merged over the scenario's). */
   machine?: Partial<MachineOptions>;
+  /**
+   * Watch for the known Linux races (known_races.ts) and report the
+   * violations they explain apart (default true); false counts everything.
+   */
+  knownRaces?: boolean;
 }
 
 export interface RunResult {
@@ -89,7 +108,11 @@ export interface RunResult {
   faultKind: string | null;
   /** The kind does not apply to this machine (e.g. no remapping unit): nothing was injected. */
   notApplicable: boolean;
+  /** Violations: what the checkers found, less what a known Linux race explains. */
   violations: Violation[];
+  /** The known Linux races the run went through (each with its hits and the violations it explains). */
+  knownRaces: KnownRaceReport[];
+  /** No violation (known races do not count). */
   ok: boolean;
   digest: string;
   records: number;
@@ -186,8 +209,22 @@ export async function runSeed(
       when = r?.t ?? t;
     }
     const ex = records.length ? excerpt(records, at, f.keep ?? KEEP_ALL) : [];
-    found.set(key, { checker: c.name, message: f.message, t: when, seq: at, excerpt: [...(f.detail ?? []), ...ex] });
+    found.set(key, { checker: c.name, message: f.message, t: when, seq: at, ...(f.about ? { about: f.about } : {}), excerpt: [...(f.detail ?? []), ...ex] });
   };
+
+  // The known races watch the trace from here on, after the recorder (an
+  // event they emit lands behind the record that caused it).
+  const watchers: RaceWatcher[] = [];
+  let unwatch: (() => void) | null = null;
+  if (opts.knownRaces !== false) {
+    const emit = (e: TraceEventMap["explore.race"]): void => m.sim.trace.emit("explore.race", e);
+    for (const race of knownRaces()) watchers.push(race.watch(m, emit));
+    if (watchers.length) {
+      unwatch = m.sim.trace.subscribe((r) => {
+        for (const w of watchers) w.onRecord(r);
+      });
+    }
+  }
 
   const lines: Line[] = [];
   const expectedSplats: RegExp[] = [];
@@ -253,6 +290,7 @@ export async function runSeed(
     add(machineChecker, { key: "error", message: msg.split("\n").slice(0, 12).join("\n") }, lastSeq(), m.now);
   } finally {
     unsub?.();
+    unwatch?.();
   }
   // A final step check at the quiescent end of the run.
   if (stepCheckers.length && completed) m.enter(runStep);
@@ -260,7 +298,8 @@ export async function runSeed(
   for (const c of selected.filter((c) => c.when === "history")) for (const f of m.enter(() => c.check(e))) add(c, f, lastSeq(), m.now);
   if (completed) for (const c of selected.filter((c) => c.when === "end")) for (const f of c.check(e)) add(c, f, lastSeq(), m.now);
 
-  const violations = [...found.values()].sort((a, b) => a.seq - b.seq || a.checker.localeCompare(b.checker));
+  const all = [...found.values()].sort((a, b) => a.seq - b.seq || a.checker.localeCompare(b.checker));
+  const { violations, reports } = attributeViolations(all, watchers.flatMap((w) => w.hits), records);
   const result: RunResult = {
     scenario: s.name,
     seed,
@@ -270,6 +309,7 @@ export async function runSeed(
     faultKind: kindName,
     notApplicable,
     violations,
+    knownRaces: reports,
     ok: violations.length === 0,
     digest: violations.length || opts.digest !== false ? traceDigest(records) : "",
     records: records.length,
@@ -296,6 +336,38 @@ export async function runSeed(
   return result;
 }
 
+/**
+ * Split `all` into the violations that count and, per known race, the ones
+ * a hit explains (known_races.ts attribute()); every race with a hit gets a
+ * report, also when the hit stayed latent and explains nothing.
+ */
+export function attributeViolations(
+  all: readonly Violation[],
+  hits: readonly RaceHit[],
+  records: readonly TraceRecord[] = [],
+): { violations: Violation[]; reports: KnownRaceReport[] } {
+  const violations: Violation[] = [];
+  const reports = new Map<string, KnownRaceReport>();
+  const report = (race: string): KnownRaceReport => {
+    let r = reports.get(race);
+    if (!r) {
+      r = { race, doc: knownRace(race).doc, hits: [], attributed: [] };
+      reports.set(race, r);
+    }
+    return r;
+  };
+  for (const h of hits) {
+    const ex = records.length ? excerpt(records, h.seq, (r) => r.kind !== "sched" && r.kind !== "sim.frame", 8, 3) : [];
+    report(h.race).hits.push({ ...h, excerpt: ex });
+  }
+  for (const v of all) {
+    const h = attribute(hits, v);
+    if (h) report(h.race).attributed.push({ ...v, hitSeq: h.seq });
+    else violations.push(v);
+  }
+  return { violations, reports: [...reports.values()] };
+}
+
 function failUnknown(n: string): never {
   throw new Error(`irqlab explore: unknown checker "${n}"`);
 }
@@ -313,13 +385,24 @@ function firstAtOrAfter(records: readonly TraceRecord[], t: number): number {
 
 /** A report of one run, as the CLI prints it. */
 export function formatResult(r: RunResult): string {
-  const head = `${r.scenario} seed ${r.seed} strategy ${r.strategy}${r.faultKind ? ` faults ${r.faultKind}` : ""}: ${r.ok ? "ok" : `${r.violations.length} violation(s)`} (${r.records} trace records, digest ${r.digest}, ${(r.virtualNs / 1e6).toFixed(3)} ms virtual, ${r.decisions} decisions, ${r.faultsFired} faults fired)`;
+  const races = r.knownRaces.length ? `, known Linux race ${r.knownRaces.map((k) => k.race).join(", ")}` : "";
+  const head = `${r.scenario} seed ${r.seed} strategy ${r.strategy}${r.faultKind ? ` faults ${r.faultKind}` : ""}: ${r.ok ? "ok" : `${r.violations.length} violation(s)`}${races} (${r.records} trace records, digest ${r.digest}, ${(r.virtualNs / 1e6).toFixed(3)} ms virtual, ${r.decisions} decisions, ${r.faultsFired} faults fired)`;
   const out = [head];
   if (r.plan.faults.length) out.push(`  plan: ${JSON.stringify(r.plan)}`);
   for (const v of r.violations) {
     out.push(`  [${v.checker}] at ${(v.t / 1e9).toFixed(9)}: ${v.message}`);
     for (const l of v.excerpt) out.push(`      ${l}`);
   }
-  if (!r.ok) out.push(`  replay: ${r.replay}`);
+  for (const k of r.knownRaces) {
+    out.push(`  known Linux race ${k.race} (not counted as violations; see ${k.doc}):`);
+    for (const h of k.hits) {
+      const until = h.endSeq === null ? "to the end of the run" : `to #${h.endSeq} (${h.endWhy ?? "over"})`;
+      const fate = h.strandedSeq === null ? `latent (its CPU stayed online) ${until}` : `stranded from #${h.strandedSeq} ${until}`;
+      out.push(`    cause at ${(h.t / 1e9).toFixed(9)} (#${h.seq}): ${h.message}; ${fate}`);
+      for (const l of h.excerpt) out.push(`        ${l}`);
+    }
+    for (const v of k.attributed) out.push(`    explains [${v.checker}] at ${(v.t / 1e9).toFixed(9)}: ${v.message}`);
+  }
+  if (!r.ok || r.knownRaces.length) out.push(`  replay: ${r.replay}`);
   return out.join("\n");
 }

@@ -284,11 +284,25 @@ function imsChurn(chip: idxd_ims_chip): ExploreScenario {
         return;
       }
       const hw = ctx.m.pci.device<ImsDevice>(IMS_BDF);
+      // every slot's interrupt gets a handler that takes time (as the test
+      // NIC's lines do), so a handler run is in progress across scheduling
+      // points and synchronize_irq()/free_irq() have something to wait for
+      const handler_ns = 500 + ctx.rng.int(2500);
+      const explore_idxd_interrupt = (irq: number, dev_id: unknown): irqreturn_t => {
+        const ret = idxd_wq_int_handler(irq, dev_id);
+        irqlab_handler_busy(handler_ns);
+        return ret;
+      };
+      for (const wq of idxd.wqs) {
+        await free_irq(wq.ie.vector, wq);
+        const ret = await request_irq(wq.ie.vector, explore_idxd_interrupt, 0, "idxd-portal", wq);
+        if (ret !== 0) ctx.fail(`request_irq(${wq.ie.vector}) = ${ret}`);
+      }
       ctx.watch(idxd.wqs.map((wq) => ({ bdf: IMS_BDF, index: wq.ie.int_handle, irq: wq.ie.vector, name: "idxd-portal" })));
       const stop = slotTraffic(ctx, idxd.wqs.length, (k) => hw.raise(idxd.wqs[k]!.ie.int_handle));
       ctx.armFaults();
       await churn(ctx, {
-        lines: idxd.wqs.map((wq) => ({ irq: wq.ie.vector, name: "idxd-portal", handler: idxd_wq_int_handler, dev: wq })),
+        lines: idxd.wqs.map((wq) => ({ irq: wq.ie.vector, name: "idxd-portal", handler: explore_idxd_interrupt, dev: wq })),
         kick: (i) => void idxd_submit_desc(idxd.wqs[i]!),
       });
       await ctx.disarmFaults();

@@ -69,6 +69,15 @@ export const exploredMutants: Mutant[] = [
     catch: { how: "explore", scenario: "msix-churn", seed: 1, strategy: "pct:1:3:48", faults: null, checker: "no-handler-after-free", message: /after free_irq\(\) returned/ },
   },
   {
+    name: "free without synchronize (IMS churn)",
+    bug: "the same hook in the stock ims-churn-idxd scenario, whose slot handlers declare their time with irqlab_handler_busy(): a free_irq()/request_irq() cycle of an IMS interrupt returns while its handler still runs on another CPU",
+    apply() {
+      const old = irqlab_free_irq_skip_synchronize(true);
+      return () => void irqlab_free_irq_skip_synchronize(old);
+    },
+    catch: { how: "explore", scenario: "ims-churn-idxd", seed: 8, strategy: "pct:8:3:48", faults: null, checker: "no-handler-after-free", message: /after free_irq\(\) returned/ },
+  },
+  {
     name: "affinity to an offline CPU",
     bug: "the x86 vector domain's irq_set_affinity accepts the CPU an interrupt targets although it went offline (returns IRQ_SET_MASK_OK and keeps the vector there), so the hotplug migration leaves the interrupt on the dead CPU",
     apply() {

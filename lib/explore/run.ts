@@ -151,7 +151,7 @@ export function scenarios(): ExploreScenario[] {
 const SCENARIO_RNG_TAG = 0x5ce7a210;
 const KEEP_ALL = (): boolean => true;
 
-/** The command line that replays a run (the CLI of lib/review parses it). */
+/** The command line that replays a run: `irqlab explore <scenario> --seed N` (lib/review/cli.ts). */
 export function replayCommand(r: Pick<RunResult, "scenario" | "seed" | "strategy" | "plan" | "faultKind">): string {
   const faults = r.faultKind ?? (r.plan.faults.length ? `'${JSON.stringify(r.plan)}'` : null);
   return `irqlab explore ${r.scenario} --seed ${r.seed} --strategy ${r.strategy}${faults ? ` --faults ${faults}` : ""}`;

@@ -18,6 +18,8 @@ import { shippedSubjects } from "./subjects.ts";
 import { toChromeTrace } from "./timeline.ts";
 // lib/explore plugs its PCT strategies and checkers into the registry
 import "../explore/review.ts";
+import * as exploration from "../explore/index.ts";
+import type { FaultPlan as exploration_plan } from "../explore/index.ts";
 
 export interface CliIo {
   stdout(s: string): void;
@@ -177,15 +179,23 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 
   program
     .command("explore")
-    .description("run a scenario under many seeded schedules, check every run, print the failing seeds")
+    .description("run a scenario under many seeded schedules, check every run, print the failing seeds; with --seed, one run of an exploration scenario (the replay line a failing run prints)")
     .argument("<scenario>", "scenario name (see `irqlab list`)")
-    .requiredOption("--seeds <n>", "number of seeds", int("--seeds", 1))
+    .option("--seeds <n>", "number of seeds", int("--seeds", 1))
     .option("--first <n>", "first seed", int("--first", 0), 1)
-    .option("--strategy <name>", "scheduling strategy (see `irqlab list`)", "random")
+    .option("--seed <n>", "one run of an exploration scenario with this seed (lib/explore)", int("--seed", 0))
+    .option("--faults <kind|plan>", "with --seed: a fault kind (its plan is generated from the seed) or a plan as JSON")
+    .option("--strategy <name>", "scheduling strategy (see `irqlab list`; with --seed also pct:seed:depth:steps and choices:...)", "random")
     .option("--checker <name...>", "checkers to run (default: all, see `irqlab list`)")
     .option("--cpus <n>", "number of CPUs", int("--cpus", 1), 4)
     .option("--stop", "stop at the first failing seed")
-    .action(async (name: string, o: { seeds: number; first: number; strategy: string; checker?: string[]; cpus: number; stop?: boolean }) => {
+    .action(async (name: string, o: { seeds?: number; first: number; seed?: number; faults?: string; strategy: string; checker?: string[]; cpus: number; stop?: boolean }) => {
+      if (o.seed !== undefined) {
+        code = await exploreOne(name, o.seed, o.strategy, o.faults ?? null, o.checker);
+        return;
+      }
+      if (o.faults !== undefined) throw new UsageError("--faults needs --seed (one run of an exploration scenario)");
+      if (o.seeds === undefined) throw new UsageError("--seeds <n> is required (or --seed <n> for one run of an exploration scenario)");
       const sc = scenarioOf(name);
       if (!findExploreStrategy(o.strategy)) throw new UsageError(`unknown strategy "${o.strategy}"; known: ${exploreStrategies().map((s) => s.name).join(", ")}`);
       for (const c of o.checker ?? []) if (!findExploreChecker(c)) throw new UsageError(`unknown checker "${c}"; known: ${exploreCheckers().map((x) => x.name).join(", ")}`);
@@ -210,6 +220,34 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       if (res.failures.length) code = EXIT_FAIL;
     });
 
+  /** One run of a lib/explore scenario: what replayCommand() prints. */
+  async function exploreOne(name: string, seed: number, strategy: string, faults: string | null, checkerNames: string[] | undefined): Promise<number> {
+    const known = exploration.scenarios().map((s) => s.name);
+    if (!known.includes(name)) throw new UsageError(`unknown exploration scenario "${name}"; known: ${known.join(", ")}`);
+    let plan: exploration_plan | string | null = faults;
+    if (faults !== null && faults.trimStart().startsWith("{")) {
+      try {
+        plan = JSON.parse(faults) as exploration_plan;
+      } catch (e) {
+        throw new UsageError(`--faults: not a JSON fault plan: ${(e as Error).message}`);
+      }
+    } else if (faults !== null && !exploration.faultKinds().some((k) => k.name === faults)) {
+      throw new UsageError(`unknown fault kind "${faults}"; known: ${exploration.faultKinds().map((k) => k.name).join(", ")}`);
+    }
+    const checkerList = exploration.checkers().map((c) => c.name);
+    for (const c of checkerNames ?? []) if (!checkerList.includes(c)) throw new UsageError(`unknown checker "${c}"; known: ${checkerList.join(", ")}`);
+    let r: Awaited<ReturnType<typeof exploration.runSeed>>;
+    try {
+      r = await exploration.runSeed(name, seed, strategy, plan, checkerNames ? { checkers: checkerNames } : {});
+    } catch (e) {
+      // a bad strategy spec is the user's, not a failed run
+      if (/strategy/i.test((e as Error).message)) throw new UsageError((e as Error).message.replace(/^irqlab: /, ""));
+      throw e;
+    }
+    io.stdout(`${exploration.formatResult(r)}\n`);
+    return r.ok ? EXIT_OK : EXIT_FAIL;
+  }
+
   program
     .command("list")
     .description("list the scenarios, exploration strategies and checkers")
@@ -220,6 +258,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       for (const s of exploreStrategies()) io.stdout(`  ${s.name.padEnd(14)} ${s.description}\n`);
       io.stdout("explore checkers:\n");
       for (const c of exploreCheckers()) io.stdout(`  ${c.name.padEnd(14)} ${c.description}\n`);
+      io.stdout("exploration scenarios (irqlab explore <name> --seed N [--strategy S] [--faults KIND]):\n");
+      for (const s of exploration.scenarios()) io.stdout(`  ${s.name.padEnd(20)} ${s.description}\n`);
+      io.stdout("fault kinds:\n");
+      for (const k of exploration.faultKinds()) io.stdout(`  ${k.name.padEnd(20)} ${k.description}\n`);
     });
 
   try {

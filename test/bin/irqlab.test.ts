@@ -67,6 +67,25 @@ describe("bin/irqlab", () => {
     expect(bad.out).to.match(/2 seeds run, 1 failed; first failing seed: 5\n$/);
   });
 
+  it("explore --seed runs the replay line a failing exploration run prints, to the same result; exit 1 on a violation", async () => {
+    const bad = await cli("explore", "msix-churn-ir", "--seed", "3", "--strategy", "pct:3:3:48", "--faults", "iec-skip-flush");
+    expect(bad.code, bad.out + bad.err).to.equal(1);
+    expect(bad.out).to.match(/^msix-churn-ir seed 3 strategy pct:3:3:48 faults iec-skip-flush: 2 violation\(s\) /);
+    expect(bad.out).to.match(/\n {2}\[irte-live-vector\] at 0\.000680000: IEC caches IRTE 0 as vector 0x20 on APIC 1, the table says vector 0x21 on APIC 2: a flush is missing\n/);
+    const replay = /\n {2}replay: irqlab (.*)\n$/.exec(bad.out)![1]!.split(" ");
+    const again = await cli(...replay);
+    expect(again.code).to.equal(1);
+    expect(again.out).to.equal(bad.out);
+    // a plan given as JSON, as the replay line of a run with a hand-written plan quotes it
+    const plan = /\n {2}plan: (.*)\n/.exec(bad.out)![1]!;
+    const byPlan = await cli("explore", "msix-churn-ir", "--seed", "3", "--strategy", "pct:3:3:48", "--faults", plan);
+    expect(byPlan.code).to.equal(1);
+    expect(byPlan.out.split("\n")[0]).to.match(/ 2 violation\(s\) \(2045 trace records, digest 2045:/);
+    const race = await cli("explore", "ims-churn-idxd", "--seed", "87", "--strategy", "fifo", "--faults", "cpu-offline");
+    expect(race.code, race.out).to.equal(0);
+    expect(race.out).to.match(/: ok, known Linux race linux-race:stale-effective-affinity /);
+  });
+
   it("review --shipped passes on the chips irqlab ships", async () => {
     const r = await cli("review", "--shipped", "--out", dir);
     expect(r.code, r.out).to.equal(0);
@@ -79,11 +98,11 @@ describe("bin/irqlab", () => {
   it("list names the scenarios, strategies and checkers", async () => {
     const r = await cli("list");
     expect(r.code).to.equal(0);
-    for (const s of ["default", "testnic-basic", "testnic", "testnic-noir", "irq_sim", "random", "fifo", "scenario", "no-stray-vector"]) expect(r.out).to.match(new RegExp(`\\n  ${s} `));
+    for (const s of ["default", "testnic-basic", "testnic", "testnic-noir", "irq_sim", "random", "fifo", "scenario", "no-stray-vector", "ims-churn-idxd", "msix-churn-ir", "cpu-offline", "iec-skip-flush"]) expect(r.out).to.match(new RegExp(`\\n  ${s} `));
   });
 
   it("usage errors exit 2 with a message; --help exits 0 everywhere", async () => {
-    for (const argv of [["bogus"], ["run", "nosuch"], ["trace", "default", "--format", "svg"], ["explore", "default"], ["explore", "default", "--seeds", "0"], ["review"], ["review", "examples/nonexistent.ts"], ["run", "--seed", "x"]]) {
+    for (const argv of [["bogus"], ["run", "nosuch"], ["trace", "default", "--format", "svg"], ["explore", "default"], ["explore", "default", "--seeds", "0"], ["explore", "default", "--seed", "1"], ["explore", "ims-churn-idxd", "--seed", "1", "--faults", "bogus"], ["explore", "ims-churn-idxd", "--seed", "1", "--strategy", "bogus"], ["explore", "ims-churn-idxd", "--seed", "1", "--faults", "{no"], ["explore", "irq_sim", "--seeds", "1", "--faults", "cpu-offline"], ["review"], ["review", "examples/nonexistent.ts"], ["run", "--seed", "x"]]) {
       const r = await cli(...argv);
       expect(r.code, argv.join(" ")).to.equal(2);
       expect(r.err, argv.join(" ")).to.match(/\S/);

@@ -3,6 +3,7 @@
 // (common_interrupt() and its vector_irq[] lookup), fixup_irqs() on a dying
 // CPU, and the architecture rows of /proc/interrupts.
 
+import { site_of } from "../../lib/kernel/stacktrace.ts";
 import type { Frame, SimCpu } from "../../lib/sim/cpu.ts";
 import type { msi_parent_ops } from "../../lib/irq/msi_types.ts";
 import { K } from "../../lib/kernel/kernel.ts";
@@ -80,7 +81,7 @@ export function fixup_irqs(): void {
     const desc = vi[vector];
     if (!(desc instanceof irq_desc)) continue;
     if (is_vector_pending(vector)) {
-      raw_spin_lock(desc.lock);
+      raw_spin_lock(desc.lock, 0, fixup_irqs_ip);
       const data = desc.irq_data;
       const chip = data.chip;
       if (chip.irq_retrigger) {
@@ -143,3 +144,7 @@ export async function x86_irq_init(msi_parent_ops: msi_parent_ops = x86_vector_m
     cpu_starting: () => lapic_online(),
   });
 }
+
+// lockdep acquire sites (_RET_IP_) of the locks these functions take,
+// named instead of captured on every acquisition (lib/kernel/stacktrace.ts)
+const fixup_irqs_ip = site_of(fixup_irqs);

@@ -4,6 +4,7 @@
 // non-remapped msi_set_affinity() that never lets a device latch a torn
 // (address, data) pair that points nowhere.
 
+import { site_of } from "../../lib/kernel/stacktrace.ts";
 import { EINVAL } from "../../lib/kernel/errno.ts";
 import { WARN_ON_ONCE } from "../../lib/kernel/bug.ts";
 import { smp_processor_id } from "../../lib/kernel/context.ts";
@@ -90,7 +91,7 @@ export function msi_set_affinity(irqd: irq_data, mask: cpumask, force: boolean):
   // interrupt right between this update and the update to the final
   // destination CPU.
   const lock = vs_lock();
-  raw_spin_lock(lock);
+  raw_spin_lock(lock, 0, msi_set_affinity_ip);
   // Mark the new target vector on the local CPU if it is currently unused.
   const slot = vector_irq(smp_processor_id())[cfg.vector];
   if (slot === null || slot === undefined || typeof slot === "string") vector_irq(smp_processor_id())[cfg.vector] = VECTOR_RETRIGGERED;
@@ -189,3 +190,7 @@ export const x86_vector_msi_parent_ops: msi_parent_ops = {
   prefix: "",
   init_dev_msi_info: x86_init_dev_msi_info as msi_parent_ops["init_dev_msi_info"],
 };
+
+// lockdep acquire sites (_RET_IP_) of the locks these functions take,
+// named instead of captured on every acquisition (lib/kernel/stacktrace.ts)
+const msi_set_affinity_ip = site_of(msi_set_affinity);

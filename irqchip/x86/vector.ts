@@ -7,6 +7,7 @@
 // (vector_cleanup.ts). The lapic_controller chip is in vector_chip.ts and the
 // asm header definitions in hw_irq.ts; both are re-exported here.
 
+import { site_of } from "../../lib/kernel/stacktrace.ts";
 import { K } from "../../lib/kernel/kernel.ts";
 import { EBUSY, EINVAL } from "../../lib/kernel/errno.ts";
 import { BUG_ON, WARN_ON_ONCE } from "../../lib/kernel/bug.ts";
@@ -132,7 +133,7 @@ export function vs_lock(): raw_spinlock_t {
 
 // arch/x86/kernel/apic/vector.c: lock_vector_lock(); interrupts already off
 export function lock_vector_lock(): void {
-  raw_spin_lock(vs().lock);
+  raw_spin_lock(vs().lock, 0, lock_vector_lock_ip);
 }
 
 // arch/x86/kernel/apic/vector.c: unlock_vector_lock()
@@ -231,7 +232,7 @@ function reserve_managed_vector(irqd: irq_data): number {
   const s = vs();
   const affmsk = irqd.common.affinity;
   const apicd = apic_chip_data(irqd)!;
-  const flags = raw_spin_lock_irqsave(s.lock);
+  const flags = raw_spin_lock_irqsave(s.lock, 0, reserve_managed_vector_ip);
   apicd.is_managed = true;
   const ret = irq_matrix_reserve_managed(s.matrix, affmsk);
   raw_spin_unlock_irqrestore(s.lock, flags);
@@ -253,7 +254,7 @@ function reserve_irq_vector_locked(irqd: irq_data): void {
 // arch/x86/kernel/apic/vector.c: reserve_irq_vector()
 function reserve_irq_vector(irqd: irq_data): number {
   const s = vs();
-  const flags = raw_spin_lock_irqsave(s.lock);
+  const flags = raw_spin_lock_irqsave(s.lock, 0, reserve_irq_vector_ip);
   reserve_irq_vector_locked(irqd);
   raw_spin_unlock_irqrestore(s.lock, flags);
   return 0;
@@ -287,7 +288,7 @@ export function assign_vector_locked(irqd: irq_data, dest: cpumask): number {
 // arch/x86/kernel/apic/vector.c: assign_irq_vector()
 function assign_irq_vector(irqd: irq_data, dest: cpumask): number {
   const s = vs();
-  const flags = raw_spin_lock_irqsave(s.lock);
+  const flags = raw_spin_lock_irqsave(s.lock, 0, assign_irq_vector_ip);
   cpumask_and(s.searchmask, dest, cpu_online_mask());
   const ret = assign_vector_locked(irqd, s.searchmask);
   raw_spin_unlock_irqrestore(s.lock, flags);
@@ -363,7 +364,7 @@ function x86_vector_deactivate(_dom: irq_domain, irqd: irq_data): void {
   if (!apicd.is_managed && !apicd.can_reserve) return;
   // If the interrupt has a global reservation, nothing to do
   if (apicd.has_reserved) return;
-  const flags = raw_spin_lock_irqsave(s.lock);
+  const flags = raw_spin_lock_irqsave(s.lock, 0, x86_vector_deactivate_ip);
   clear_irq_vector(irqd);
   if (apicd.can_reserve) reserve_irq_vector_locked(irqd);
   else vector_assign_managed_shutdown(irqd);
@@ -410,7 +411,7 @@ function x86_vector_activate(_dom: irq_domain, irqd: irq_data, reserve: boolean)
   const apicd = apic_chip_data(irqd)!;
   let ret = 0;
   trace_event("irq_vectors", "vector_activate", "irq=%u is_managed=%d can_reserve=%d reserve=%d", irqd.irq, apicd.is_managed ? 1 : 0, apicd.can_reserve ? 1 : 0, reserve ? 1 : 0);
-  const flags = raw_spin_lock_irqsave(s.lock);
+  const flags = raw_spin_lock_irqsave(s.lock, 0, x86_vector_activate_ip);
   if (!apicd.can_reserve && !apicd.is_managed) assign_irq_vector_any_locked(irqd);
   else if (reserve || irqd_is_managed_and_shutdown(irqd)) vector_assign_managed_shutdown(irqd);
   else if (apicd.is_managed) ret = activate_managed(irqd);
@@ -435,7 +436,7 @@ function x86_vector_free_irqs(domain: irq_domain, virq: number, nr_irqs: number)
   for (let i = 0; i < nr_irqs; i++) {
     const irqd = irq_domain_get_irq_data(s.domain, virq + i);
     if (irqd && irqd.chip_data) {
-      const flags = raw_spin_lock_irqsave(s.lock);
+      const flags = raw_spin_lock_irqsave(s.lock, 0, x86_vector_free_irqs_ip);
       clear_irq_vector(irqd);
       vector_free_reserved_and_managed(irqd);
       const apicd = irqd.chip_data as apic_chip_data;
@@ -563,7 +564,7 @@ export async function arch_early_irq_init(msi_parent_ops: irq_domain["msi_parent
 // under lock_vector_lock() with interrupts still off, as done here
 export function lapic_online(): void {
   const s = vs();
-  const flags = raw_spin_lock_irqsave(s.lock);
+  const flags = raw_spin_lock_irqsave(s.lock, 0, lapic_online_ip);
   // Online the vector matrix array for this CPU
   irq_matrix_online(s.matrix);
   // The interrupt affinity logic never targets interrupts to offline CPUs.
@@ -572,3 +573,14 @@ export function lapic_online(): void {
   s.vector_irq[smp_processor_id()]!.fill(VECTOR_UNUSED);
   raw_spin_unlock_irqrestore(s.lock, flags);
 }
+
+// lockdep acquire sites (_RET_IP_) of the locks these functions take,
+// named instead of captured on every acquisition (lib/kernel/stacktrace.ts)
+const lock_vector_lock_ip = site_of(lock_vector_lock);
+const reserve_managed_vector_ip = site_of(reserve_managed_vector);
+const reserve_irq_vector_ip = site_of(reserve_irq_vector);
+const assign_irq_vector_ip = site_of(assign_irq_vector);
+const x86_vector_deactivate_ip = site_of(x86_vector_deactivate);
+const x86_vector_activate_ip = site_of(x86_vector_activate);
+const x86_vector_free_irqs_ip = site_of(x86_vector_free_irqs);
+const lapic_online_ip = site_of(lapic_online);

@@ -4,6 +4,7 @@
 // its callbacks (ack = EOI, retrigger = self-IPI, set_affinity = a new
 // vector). vector.ts allocates the irq_data it is set on and re-exports it.
 
+import { site_of } from "../../lib/kernel/stacktrace.ts";
 import { EIO } from "../../lib/kernel/errno.ts";
 import { WARN_ON_ONCE } from "../../lib/kernel/bug.ts";
 import { raw_spin_lock, raw_spin_unlock, raw_spin_lock_irqsave, raw_spin_unlock_irqrestore } from "../../lib/kernel/spinlock.ts";
@@ -20,7 +21,7 @@ import { apic_force_complete_move, irq_complete_move } from "./vector_cleanup.ts
 function apic_set_affinity(irqd: irq_data, dest: cpumask, _force: boolean): number {
   const s = vs();
   if (WARN_ON_ONCE(!irqd_is_activated(irqd), { fn: "apic_set_affinity" })) return -EIO;
-  raw_spin_lock(s.lock);
+  raw_spin_lock(s.lock, 0, apic_set_affinity_ip);
   cpumask_and(s.searchmask, dest, cpu_online_mask());
   const err = irqd_affinity_is_managed(irqd) ? assign_managed_vector(irqd, s.searchmask) : assign_vector_locked(irqd, s.searchmask);
   raw_spin_unlock(s.lock);
@@ -44,7 +45,7 @@ export function apic_ack_edge(irqd: irq_data): void {
 function apic_retrigger_irq(irqd: irq_data): number {
   const s = vs();
   const apicd = apic_chip_data(irqd)!;
-  const flags = raw_spin_lock_irqsave(s.lock);
+  const flags = raw_spin_lock_irqsave(s.lock, 0, apic_retrigger_irq_ip);
   default_send_IPI_single_phys(apicd.cpu, apicd.vector);
   raw_spin_unlock_irqrestore(s.lock, flags);
   return 1;
@@ -78,3 +79,8 @@ export const lapic_controller: irq_chip = {
   irq_retrigger: apic_retrigger_irq,
   irq_force_complete_move: apic_force_complete_move,
 };
+
+// lockdep acquire sites (_RET_IP_) of the locks these functions take,
+// named instead of captured on every acquisition (lib/kernel/stacktrace.ts)
+const apic_set_affinity_ip = site_of(apic_set_affinity);
+const apic_retrigger_irq_ip = site_of(apic_retrigger_irq);

@@ -5,6 +5,7 @@
 // old CPU frees it; CPU offline and fixup_irqs() release it at once. The
 // domain and the per-CPU state are in vector.ts, the chip in vector_chip.ts.
 
+import { site_of } from "../../lib/kernel/stacktrace.ts";
 import { pr_warn, pr_warn_once } from "../../lib/kernel/printk.ts";
 import { raw_spin_lock, raw_spin_unlock, raw_spin_lock_irq, raw_spin_unlock_irq } from "../../lib/kernel/spinlock.ts";
 import { smp_processor_id } from "../../lib/kernel/context.ts";
@@ -74,7 +75,7 @@ function __vector_cleanup(cl: vector_cleanup, check_irr: boolean): void {
 export function vector_cleanup_callback(cl: vector_cleanup): void {
   const s = vs();
   // Prevent vectors vanishing under us
-  raw_spin_lock_irq(s.lock);
+  raw_spin_lock_irq(s.lock, vector_cleanup_callback_ip);
   __vector_cleanup(cl, true);
   raw_spin_unlock_irq(s.lock);
 }
@@ -83,7 +84,7 @@ export function vector_cleanup_callback(cl: vector_cleanup): void {
 function __vector_schedule_cleanup(apicd: apic_chip_data): void {
   const s = vs();
   const cpu = apicd.prev_cpu;
-  raw_spin_lock(s.lock);
+  raw_spin_lock(s.lock, 0, __vector_schedule_cleanup_ip);
   apicd.move_in_progress = false;
   if (cpu_online(cpu)) {
     const cl = s.cleanup[cpu]!;
@@ -138,7 +139,7 @@ export function irq_complete_move(cfg: irq_cfg | null): void {
 export function apic_force_complete_move(irqd: irq_data): void {
   const s = vs();
   const cpu = smp_processor_id();
-  raw_spin_lock(s.lock);
+  raw_spin_lock(s.lock, 0, apic_force_complete_move_ip);
   try {
     const apicd = apic_chip_data(irqd);
     if (!apicd) return;
@@ -176,3 +177,9 @@ export function lapic_offline(): void {
   WARN_ON_ONCE(cl.head.length !== 0, { fn: "lapic_offline" });
   unlock_vector_lock();
 }
+
+// lockdep acquire sites (_RET_IP_) of the locks these functions take,
+// named instead of captured on every acquisition (lib/kernel/stacktrace.ts)
+const vector_cleanup_callback_ip = site_of(vector_cleanup_callback);
+const __vector_schedule_cleanup_ip = site_of(__vector_schedule_cleanup);
+const apic_force_complete_move_ip = site_of(apic_force_complete_move);

@@ -13,6 +13,7 @@
 // Linux keeps this in drivers/iommu/, and so does irqlab: the chip calls
 // qi_submit_sync(), and irqchip/ may not import drivers/ (DESIGN.md §3).
 
+import { site_of } from "../../../lib/kernel/stacktrace.ts";
 import { EINVAL, ENODEV, ENOMEM } from "../../../lib/kernel/errno.ts";
 import { readl, writel, writeq } from "../../../lib/kernel/io.ts";
 import { dma_alloc_coherent, GFP_KERNEL } from "../../../lib/kernel/dma.ts";
@@ -325,7 +326,7 @@ function intel_free_irq_resources(domain: irq_domain, virq: number, nr_irqs: num
     const irq_data = irq_domain_get_irq_data(domain, virq + i);
     if (irq_data?.chip_data) {
       const data = irq_data.chip_data as intel_ir_data;
-      const flags = raw_spin_lock_irqsave(irs().irq_2_ir_lock);
+      const flags = raw_spin_lock_irqsave(irs().irq_2_ir_lock, 0, intel_free_irq_resources_ip);
       clear_entries(data.irq_2_iommu);
       raw_spin_unlock_irqrestore(irs().irq_2_ir_lock, flags);
       irq_domain_reset_irq_data(irq_data);
@@ -439,3 +440,7 @@ export function intel_ir_irqlab_mask_irte(irqd: irq_data, masked: boolean, fpd =
   }
   return -ENODEV;
 }
+
+// lockdep acquire sites (_RET_IP_) of the locks these functions take,
+// named instead of captured on every acquisition (lib/kernel/stacktrace.ts)
+const intel_free_irq_resources_ip = site_of(intel_free_irq_resources);

@@ -141,7 +141,7 @@ export function alloc_irte(iommu: intel_iommu, irq_iommu: { value: irq_2_iommu |
     pr_err("DMAR-IR: Requested mask %x exceeds the max invalidation handle mask value %Lx\n", mask, ecap_max_handle_mask(iommu.ecap));
     return -1;
   }
-  const flags = raw_spin_lock_irqsave(irs().irq_2_ir_lock);
+  const flags = raw_spin_lock_irqsave(irs().irq_2_ir_lock, 0, alloc_irte_ip);
   const index = bitmap_find_free_region(table.bitmap, INTR_REMAP_TABLE_ENTRIES, mask);
   if (index < 0) pr_warn("DMAR-IR: IR%d: can't allocate an IRTE\n", iommu.seq_id);
   else irq_iommu.value = { iommu, irte_index: index, sub_handle: 0, irte_mask: mask, mode: IRQ_REMAPPING };
@@ -226,3 +226,7 @@ export function set_msi_sid(e: irte, dev: pci_dev): number {
   else set_irte_sid(e, SVT_VERIFY_SID_SQ, SQ_ALL_16, pci_dev_id(dev));
   return 0;
 }
+
+// lockdep acquire sites (_RET_IP_) of the locks these functions take,
+// named instead of captured on every acquisition (lib/kernel/stacktrace.ts)
+const alloc_irte_ip = site_of(alloc_irte);

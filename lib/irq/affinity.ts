@@ -51,17 +51,28 @@ function assign_groups(masks: cpumask[], start: number, numgrps: number, cpus: n
   return ngroups;
 }
 
+/** group_cpus_evenly()'s result: the masks and how many of them are initialized. */
+export interface cpu_groups {
+  masks: cpumask[];
+  /** nummasks: can be less than numgrps (fewer CPUs than groups) */
+  nummasks: number;
+}
+
 // lib/group_cpus.c: group_cpus_evenly(): present CPUs first, then the
-// possible-but-absent ones continue from where the first pass stopped
-export function group_cpus_evenly(numgrps: number): cpumask[] {
+// possible-but-absent ones continue from where the first pass stopped. As
+// in 6.17+, the caller learns how many masks are initialized: with fewer
+// possible CPUs than groups, the groups past nummasks stay empty (6.12
+// WARNed there instead, lib/group_cpus.c:413 in docs/oracle/spread.txt).
+export function group_cpus_evenly(numgrps: number): cpu_groups | null {
+  if (numgrps === 0) return null;
   const n = nr_cpu_ids();
   const masks = Array.from({ length: numgrps }, () => new cpumask(n));
   const present = [...for_each_cpu(cpu_present_mask())];
   const nr_present = assign_groups(masks, 0, numgrps, present);
   const others = [...for_each_cpu(cpu_possible_mask())].filter((c) => !present.includes(c));
   const start = nr_present >= numgrps ? 0 : nr_present;
-  assign_groups(masks, start, numgrps, others);
-  return masks;
+  const nr_others = assign_groups(masks, start, numgrps, others);
+  return { masks, nummasks: Math.min(nr_present + nr_others, numgrps) };
 }
 
 // kernel/irq/affinity.c: irq_create_affinity_masks()
@@ -87,9 +98,16 @@ export function irq_create_affinity_masks(nvecs: number, affd: irq_affinity): ir
   for (let i = 0; i < (affd.nr_sets ?? 0); i++) {
     const this_vecs = affd.set_size![i]!;
     const result = group_cpus_evenly(this_vecs);
-    for (let j = 0; j < this_vecs; j++) cpumask_copy(masks[curvec + j]!.mask, result[j]!);
-    curvec += this_vecs;
-    usedvecs += this_vecs;
+    // An empty set (group_cpus_evenly(0) is NULL) fails the whole spread:
+    // the caller allocates the vectors without affinity, none managed.
+    if (!result) return null;
+    const nr_masks = result.nummasks;
+    for (let j = 0; j < nr_masks; j++) cpumask_copy(masks[curvec + j]!.mask, result.masks[j]!);
+    // 6.17+: a set with fewer masks than vectors moves the next set up; the
+    // vectors left at the end get the default affinity below (6.12 copied
+    // the empty masks, which alloc_descs() refused with -EINVAL).
+    curvec += nr_masks;
+    usedvecs += nr_masks;
   }
   // Fill out vectors at the end that don't need affinity
   if (usedvecs >= affvecs) curvec = affd.pre_vectors + affvecs;

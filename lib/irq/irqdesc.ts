@@ -5,7 +5,7 @@
 
 import type { Frame, Wait } from "../sim/cpu.ts";
 import { K, state_accessor } from "../kernel/kernel.ts";
-import { cpumask, cpumask_clear, cpumask_copy, cpumask_empty, cpu_possible_mask, nr_cpu_ids } from "../kernel/cpumask.ts";
+import { cpumask, cpumask_clear, cpumask_copy, cpumask_empty, cpumask_first, cpu_possible_mask, cpu_to_node, nr_cpu_ids } from "../kernel/cpumask.ts";
 import { raw_spinlock_t, raw_spin_lock_irqsave, raw_spin_unlock_irqrestore } from "../kernel/spinlock.ts";
 import { mutex } from "../kernel/mutex.ts";
 import { init_waitqueue_head, type wait_queue_head } from "../kernel/wait.ts";
@@ -335,6 +335,8 @@ function alloc_descs(start: number, cnt: number, node: number, affinity: readonl
       const a = affinity[i]!;
       let flags = IRQD_AFFINITY_SET;
       if (a.is_managed) flags |= IRQD_AFFINITY_MANAGED | IRQD_MANAGED_SHUTDOWN;
+      // the node of the mask's first CPU, not the caller's (dev_to_node())
+      node = cpu_to_node(cpumask_first(a.mask));
       desc_set_defaults(desc, node, a.mask);
       desc.irq_common_data.state_use_accessors |= flags;
     } else {

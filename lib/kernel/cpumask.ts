@@ -210,6 +210,11 @@ export function set_cpu_active(cpu: number, active: boolean): void {
   else cpumask_clear_cpu(cpu, masks().active);
 }
 
+/** include/linux/topology.h: cpu_to_node(): irqlab has one NUMA node, node 0. */
+export function cpu_to_node(_cpu: number): number {
+  return 0;
+}
+
 /** cpumask_local_spread(i, node): the i-th online CPU, wrapping (single NUMA node). */
 export function cpumask_local_spread(i: number, _node: number): number {
   const online = [...for_each_cpu(masks().online)];

@@ -25,7 +25,7 @@ import {
   type irq_chip,
 } from "./irq.ts";
 import type { irqaction, irq_affinity_desc, irq_affinity_notify } from "./interrupt.ts";
-import { _IRQ_DEFAULT_INIT_FLAGS, irq_settings_is_per_cpu_devid } from "./internals.ts";
+import { _IRQ_DEFAULT_INIT_FLAGS, IRQS_SYSFS, irq_settings_is_per_cpu_devid } from "./internals.ts";
 import { no_irq_chip } from "./dummychip.ts";
 import { handle_bad_irq } from "./handle.ts";
 import { __irq_resolve_mapping, type irq_domain } from "./irqdomain.ts";
@@ -343,6 +343,9 @@ function alloc_descs(start: number, cnt: number, node: number, affinity: readonl
       desc_set_defaults(desc, node, null);
     }
     t.descs[start + i] = desc;
+    // irq_sysfs_add(): /sys/kernel/irq/N exists from postcore_initcall on,
+    // so every descriptor irqlab allocates is in sysfs
+    desc.istate |= IRQS_SYSFS;
   }
   t.count += cnt;
   t.allocated.set(start, cnt);

@@ -5,6 +5,7 @@
 import { K } from "../kernel/kernel.ts";
 import { cpuhp_setup_state } from "../kernel/cpu.ts";
 import { irq_affinity_online_cpu, irq_migrate_all_off_this_cpu } from "./cpuhotplug.ts";
+import { spurious_boot_options } from "./spurious.ts";
 
 /** What the architecture does around CPU hotplug. */
 export interface genirq_arch_hooks {
@@ -24,6 +25,7 @@ export function genirq_set_arch_hooks(h: genirq_arch_hooks): void {
 }
 
 export function genirq_init(): void {
+  spurious_boot_options();
   cpuhp_setup_state({
     name: "irq:migrate",
     dying: (cpu) => {

@@ -102,13 +102,22 @@ export function irq_setup_forced_threading(nw: irqaction): number {
   return 0;
 }
 
+// kernel/sched/syscalls.c: sched_set_fifo(): SCHED_FIFO at MAX_RT_PRIO / 2.
+// The forced secondary thread gets the same priority: its one lower
+// (sched_set_fifo_secondary()) is 6.19.
+function sched_set_fifo(p: task_struct): void {
+  p.policy = "SCHED_FIFO";
+  p.rt_priority = MAX_RT_PRIO / 2;
+}
+
+/** include/linux/sched/prio.h */
+const MAX_RT_PRIO = 100;
+
 // kernel/irq/manage.c: setup_irq_thread()
 export function setup_irq_thread(nw: irqaction, irq: number, secondary: boolean): number {
   const t = secondary
     ? kthread_create(irq_thread, nw, "irq/%d-s-%s", irq, nw.name)
     : kthread_create(irq_thread, nw, "irq/%d-%s", irq, nw.name);
-  // kernel/sched/syscalls.c: sched_set_fifo()
-  t.policy = "SCHED_FIFO";
   nw.thread = t;
   // Tell the thread to set its affinity. This is important for shared
   // interrupt handlers as we do not invoke setup_affinity() for the
@@ -227,6 +236,7 @@ async function irq_thread(action: irqaction): Promise<number> {
   // irq_thread_set_ready()
   action.thread_flags |= bit(IRQTF_READY);
   wake_up(desc.wait_for_threads);
+  sched_set_fifo(current());
   const handler_fn = force_irqthreads() && action.thread_flags & bit(IRQTF_FORCED_THREAD) ? irq_forced_thread_fn : irq_thread_fn;
   while (!(await irq_wait_for_interrupt(desc, action))) {
     const action_ret = await handler_fn(desc, action);

@@ -3,7 +3,7 @@
 // the misrouted-irq fixup and the spurious poller (A40-A44).
 
 import { K } from "../kernel/kernel.ts";
-import { pr_cont, pr_emerg, pr_err } from "../kernel/printk.ts";
+import { pr_cont, pr_emerg, pr_err, pr_info, pr_warn } from "../kernel/printk.ts";
 import { dump_stack, report_splat } from "../kernel/bug.ts";
 import { jiffies, time_after } from "../kernel/jiffies.ts";
 import { timer_list, timer_setup, mod_timer } from "../kernel/timer.ts";
@@ -235,6 +235,23 @@ export function note_interrupt(desc: irq_desc, action_ret: irqreturn_t): void {
     mod_timer(ss().timer, jiffies() + poll_interval());
   }
   desc.irqs_unhandled = 0;
+}
+
+/**
+ * kernel/irq/spurious.c: irqfixup_setup(), irqpoll_setup(),
+ * noirqdebug_setup(): what the "irqfixup", "irqpoll" and "noirqdebug" boot
+ * options print. irqlab takes them as K.config fields; genirq_init() prints
+ * their messages once per boot.
+ */
+export function spurious_boot_options(): void {
+  if (K.config.irqfixup === 1) {
+    pr_warn("Misrouted IRQ fixup support enabled.\n");
+    pr_warn("This may impact system performance.\n");
+  } else if (K.config.irqfixup === 2) {
+    pr_warn("Misrouted IRQ fixup and polling support enabled\n");
+    pr_warn("This may significantly impact system performance\n");
+  }
+  if (K.config.noirqdebug) pr_info("IRQ lockup detection disabled\n");
 }
 
 void irq_to_desc;

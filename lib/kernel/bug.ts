@@ -125,7 +125,10 @@ export function dump_stack_print_info(lvl = KERN_DEFAULT): void {
 /**
  * arch/x86/kernel/dumpstack.c: show_trace_log_lvl(), from the JavaScript
  * stack. Interrupt frames are bracketed by <IRQ>/<SOFTIRQ> markers as the
- * kernel does for its irq stack.
+ * kernel does for its irq stack; the frames below the interrupt entry
+ * (irq_entry_frame, which stands for the asm_sysvec_* entry) are the
+ * interrupted task's, which the kernel prints after the irq stack in a
+ * <TASK> section.
  */
 export function show_stack(frames: readonly string[], lvl = KERN_DEFAULT): void {
   printk("%sCall Trace:\n", lvl);
@@ -133,9 +136,14 @@ export function show_stack(frames: readonly string[], lvl = KERN_DEFAULT): void 
   const inIrq = (pc & HARDIRQ_MASK) !== 0;
   const inSoftirq = !inIrq && (pc & SOFTIRQ_OFFSET) !== 0;
   if (inIrq || inSoftirq) {
+    const entry = frames.indexOf("irq_entry_frame");
     printk("%s %s\n", lvl, inIrq ? "<IRQ>" : "<SOFTIRQ>");
-    for (const f of frames) printk("%s %s\n", lvl, f);
+    for (const f of entry < 0 ? frames : frames.slice(0, entry)) printk("%s %s\n", lvl, f);
     printk("%s %s\n", lvl, inIrq ? "</IRQ>" : "</SOFTIRQ>");
+    if (entry < 0 || entry === frames.length - 1) return;
+    printk("%s <TASK>\n", lvl);
+    for (const f of frames.slice(entry + 1)) printk("%s %s\n", lvl, f);
+    printk("%s </TASK>\n", lvl);
     return;
   }
   printk("%s <TASK>\n", lvl);

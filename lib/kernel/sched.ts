@@ -55,6 +55,8 @@ export class task_struct extends SimTask {
   last_switch_time = 0;
   /** Scheduling policy label for traces ("SCHED_FIFO" for irq threads). */
   policy = "SCHED_NORMAL";
+  /** rt_priority: 1..99 for SCHED_FIFO tasks, 0 otherwise. */
+  rt_priority = 0;
 
   constructor(
     readonly pid: number,

@@ -89,6 +89,11 @@ export function sched_init_cpus(): void {
     idle.flags |= PF_IDLE | PF_KTHREAD;
     const d: kcpu = { idle, softirq_pending: 0, ksoftirqd: null, arch: {} };
     cpu.data = d;
+    // init_idle_preempt_count(): the idle loop runs with preemption disabled
+    // (PREEMPT_DISABLED), so an interrupt taken in idle shows 0x10001 and a
+    // softirq run on its exit 0x101, as Linux prints them
+    cpu.idlePreempt = 1;
+    if (cpu.task === null) cpu.preemptCount = 1;
   }
 }
 

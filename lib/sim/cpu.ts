@@ -87,6 +87,8 @@ export class SimCpu {
   irqsOffSince = 0;
   /** preempt_count of the code currently on this CPU. */
   preemptCount = 0;
+  /** preempt_count of the CPU's idle context, restored whenever no task is on it (the kernel sets it). */
+  idlePreempt = 0;
   /** The task whose context is on this CPU (null: the idle task). */
   task: SimTask | null = null;
   /** Interrupt frames on this CPU, innermost last. */

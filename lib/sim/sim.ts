@@ -456,7 +456,7 @@ export class Sim {
     cpu.onStack--;
     cpu.task = null;
     cpu.irqsEnabled = true;
-    cpu.preemptCount = 0;
+    cpu.preemptCount = cpu.idlePreempt;
     this.running = null;
     this.hooks.taskSwitched?.(t);
     this.kick(cpu);

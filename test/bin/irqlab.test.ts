@@ -46,7 +46,7 @@ describe("bin/irqlab", () => {
     expect(text.out).to.match(/request_threaded_irq\(\) \{/);
     const ft = await cli("trace", "testnic-basic", "--format", "ftrace");
     expect(ft.out).to.match(/^# tracer: nop\n/);
-    expect(ft.out).to.match(/\n {10}<idle>-0 {7}\[00\d\] d\.h\.\. {4} 0\.\d{6}: irq_handler_entry: irq=25 name=testnic-q0\n/);
+    expect(ft.out).to.match(/\n {10}<idle>-0 {7}\[00\d\] d\.h1\. {4} 0\.\d{6}: irq_handler_entry: irq=25 name=testnic-q0\n/);
     const pf = await cli("trace", "testnic", "--format", "perfetto", "--out", join(dir, "t.json"));
     expect(pf.code).to.equal(0);
     expect(validateChromeTrace(JSON.parse(readFileSync(join(dir, "t.json"), "utf8")))).to.deep.equal([]);

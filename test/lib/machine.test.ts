@@ -162,8 +162,8 @@ describe("lib/machine options and runs", () => {
     }
     const msg = String(err);
     expect(msg).to.match(/the simulation stalled at 0\.024000 s of virtual time: insmod\/\d+ on CPU0 is running/);
-    expect(msg).to.match(/1 sleep\(s\) began with no task to put to sleep \("BUG: scheduling while atomic"\) and never return, the first by swapper\/0\/0\/0x00000100 on CPU0 at 0\.008000 s \(softirq context\)/);
-    expect(m.dmesg()).to.match(/BUG: scheduling while atomic: swapper\/0\/0\/0x00000100\n/);
+    expect(msg).to.match(/1 sleep\(s\) began with no task to put to sleep \("BUG: scheduling while atomic"\) and never return, the first by swapper\/0\/0\/0x00000101 on CPU0 at 0\.008000 s \(softirq context\)/);
+    expect(m.dmesg()).to.match(/BUG: scheduling while atomic: swapper\/0\/0\/0x00000101\n/);
   });
 
   it("points at a missing await when a sleep begins outside any task, where an un-awaited async kernel call continued", async () => {
@@ -184,7 +184,7 @@ describe("lib/machine options and runs", () => {
     } catch (e) {
       err = e;
     }
-    expect(String(err)).to.match(/the first by swapper\/0\/0\/0x00000000 on CPU0 at \d\.\d{6} s \(outside any task: code continuing after an async kernel call that no task awaited, e\.g\. a missing `await`\)/);
+    expect(String(err)).to.match(/the first by swapper\/0\/0\/0x00000001 on CPU0 at \d\.\d{6} s \(outside any task: code continuing after an async kernel call that no task awaited, e\.g\. a missing `await`\)/);
   });
 
   it("ends tasks that only yield to each other, with no virtual time passing, with a livelock error instead of spinning", async () => {

@@ -65,7 +65,7 @@ describe("lib/kernel sleeping in atomic context", () => {
       }),
     );
     expect(dmesgFrom(m, /scheduling while atomic/).slice(0, 3)).to.deep.equal([
-      "BUG: scheduling while atomic: swapper/1/0/0x00010000",
+      "BUG: scheduling while atomic: swapper/1/0/0x00010001",
       "no locks held by swapper/1/0.",
       "Modules linked in:",
     ]);

@@ -11,7 +11,7 @@
 // mapped to irqlab's chip callbacks and tracepoints.
 
 import { expect } from "chai";
-import { readFileSync } from "node:fs";
+import { oracleText } from "../../oracle.ts";
 import { cpumask_first, cpumask_of } from "../../../lib/kernel/cpumask.ts";
 import { msleep } from "../../../lib/kernel/delay.ts";
 import { irq_set_affinity } from "../../../lib/irq/manage_affinity.ts";
@@ -35,7 +35,7 @@ interface GraphLine {
 }
 
 function readGraph(): GraphLine[] {
-  const text = readFileSync(new URL(`../../../docs/oracle/${CAPTURE}`, import.meta.url), "utf8");
+  const text = oracleText(CAPTURE);
   const out: GraphLine[] = [];
   for (const l of text.split("\n")) {
     const m = /^ (\d+)\)\s+\S+\s+\| (\s*)(.*)$/.exec(l);
@@ -166,7 +166,7 @@ describe(`irqchip/x86 msi_set_affinity() against Linux 6.12 without remapping (d
     // 6.12: irq_affinity_proc_write -> irq_set_affinity -> irq_set_affinity_locked(), a leaf
     const write = block(g, g.findIndex((l) => l.depth === 0 && l.name === "irq_affinity_proc_write"));
     expect(write.find((l) => l.name === "irq_set_affinity_locked")!.kind).to.equal(";");
-    expect(readFileSync(new URL(`../../../docs/oracle/${CAPTURE}`, import.meta.url), "utf8")).to.match(new RegExp(`effective_affinity_list after the write: ${oldCpu}\\n`));
+    expect(oracleText(CAPTURE)).to.match(new RegExp(`effective_affinity_list after the write: ${oldCpu}\\n`));
     const from = m.trace().length;
     const eff = await m.run(() => {
       expect(irq_set_affinity(q.irq, cpumask_of(to))).to.equal(0);

@@ -6,7 +6,7 @@
 // vector_* trace events against real-kernel captures. Affinity moves and the
 // cleanup timer (vector_cleanup.ts) are in vector_cleanup.test.ts.
 import { expect } from "chai";
-import { readFileSync } from "node:fs";
+import { oracleText } from "../../oracle.ts";
 import type { Machine } from "../../../lib/machine.ts";
 import { cpumask_of, cpu_online_mask, cpumask_first } from "../../../lib/kernel/cpumask.ts";
 import { msleep } from "../../../lib/kernel/delay.ts";
@@ -472,7 +472,7 @@ describe("irqchip/x86 vector domain: managed interrupts and CPU hotplug", () => 
 
 /** The `/* event: text *\/` lines of an oracle ftrace capture, in order. */
 function oracleEvents(file: string): string[] {
-  const text = readFileSync(new URL(`../../../docs/oracle/${file}`, import.meta.url), "utf8");
+  const text = oracleText(file);
   return [...text.matchAll(/\/\* ([a-z_]+): (.*) \*\//g)].map((mm) => `${mm[1]!}: ${mm[2]!}`);
 }
 

@@ -27,7 +27,7 @@ import {
   parseSpread,
   sectionOf,
   spreadMachine,
-  spreadText,
+  oracleText,
   unload,
   VIRTIO,
   type AllocParams,
@@ -93,7 +93,7 @@ function expected618(o: Section, p: AllocParams, groups: Map<number, string[]>, 
 }
 
 for (const cap of CAPTURES) {
-  const S = parseSpread(spreadText(cap.file));
+  const S = parseSpread(oracleText(cap.file));
   const GROUPS = oracleGroups(S);
   const ALL = `0-${cap.cpus - 1}`;
   const ONLINE = cpuList(ALL);

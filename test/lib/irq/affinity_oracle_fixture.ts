@@ -9,7 +9,7 @@
 // here test NICs with as many vectors sit at the same addresses. The real
 // nvme driver's probes are repeated with nvme_setup_irqs()'s arguments.
 import { expect } from "chai";
-import { readFileSync } from "node:fs";
+import { cpuList, oracleSections, oracleText } from "../../oracle.ts";
 import { createMachine, type Machine } from "../../../lib/machine.ts";
 import { IRQ_HANDLED, IRQF_SHARED } from "../../../lib/irq/interrupt.ts";
 import { free_irq, request_irq } from "../../../lib/irq/manage.ts";
@@ -20,9 +20,7 @@ import { cpumask_pr_list } from "../../../lib/kernel/cpumask.ts";
 import { pci_enable_device, pci_get_device_by_name, pci_set_master, type pci_dev } from "../../../drivers/pci/pci.ts";
 import { pci_alloc_irq_vectors_affinity, pci_free_irq_vectors, pci_irq_vector } from "../../../drivers/pci/msi/msi.ts";
 
-export function spreadText(file: string): string {
-  return readFileSync(new URL(`../../../docs/oracle/${file}`, import.meta.url), "utf8");
-}
+export { cpuList, oracleText };
 
 /** `spread: req vec 1 irq 26 managed 1 shutdown 0 affinity 0-1 effective 1` */
 export interface VecRow {
@@ -61,44 +59,31 @@ const VEC = /^spread: (alloc|req) vec (\d+) irq \d+ managed (\d) shutdown (\d) a
 const TAB = /^\d+\s+(\S+)\s+affinity (\S+)\s+effective (\S+)\s+managed (\d) node (-?\d+)$/;
 
 export function parseSpread(text: string): Section[] {
-  return text
-    .split(/^### /m)
-    .slice(1)
-    .map((chunk) => {
-      const lines = chunk.split("\n");
-      const s: Section = { title: lines[0]!, lines, calc: [], ret: null, alloc: [], req: [], table: [], interrupts: [], warn: false, online: "" };
-      let sub = "";
-      for (const l of lines.slice(1)) {
-        if (l.startsWith("--- ")) sub = l.slice(4);
-        const v = VEC.exec(l);
-        if (v) (v[1] === "alloc" ? s.alloc : s.req).push({ vec: Number(v[2]), managed: Number(v[3]), shutdown: Number(v[4]), aff: v[5]!, eff: v[6]! });
-        const t = TAB.exec(l);
-        if (t) s.table.push({ name: t[1]!, aff: t[2]!, eff: t[3]!, managed: Number(t[4]), node: Number(t[5]) });
-        if (l.startsWith("spread: calc_sets(")) s.calc.push(l.slice("spread: ".length));
-        const r = /^spread: pci_alloc_irq_vectors_affinity ret=(-?\d+)/.exec(l);
-        if (r) s.ret = Number(r[1]);
-        if (/^WARNING: .* at lib\/group_cpus\.c:\d+ group_cpus_evenly/.test(l)) s.warn = true;
-        const o = /^cpus online: (\S+)/.exec(l);
-        if (o) s.online = o[1]!;
-        if (sub === "/proc/interrupts" && (/^\s+CPU0/.test(l) || /^\s*\d+:/.test(l))) s.interrupts.push(l);
-      }
-      return s;
-    });
+  return oracleSections(text).map(({ title, lines }) => {
+    const s: Section = { title, lines, calc: [], ret: null, alloc: [], req: [], table: [], interrupts: [], warn: false, online: "" };
+    let sub = "";
+    for (const l of lines.slice(1)) {
+      if (l.startsWith("--- ")) sub = l.slice(4);
+      const v = VEC.exec(l);
+      if (v) (v[1] === "alloc" ? s.alloc : s.req).push({ vec: Number(v[2]), managed: Number(v[3]), shutdown: Number(v[4]), aff: v[5]!, eff: v[6]! });
+      const t = TAB.exec(l);
+      if (t) s.table.push({ name: t[1]!, aff: t[2]!, eff: t[3]!, managed: Number(t[4]), node: Number(t[5]) });
+      if (l.startsWith("spread: calc_sets(")) s.calc.push(l.slice("spread: ".length));
+      const r = /^spread: pci_alloc_irq_vectors_affinity ret=(-?\d+)/.exec(l);
+      if (r) s.ret = Number(r[1]);
+      if (/^WARNING: .* at lib\/group_cpus\.c:\d+ group_cpus_evenly/.test(l)) s.warn = true;
+      const o = /^cpus online: (\S+)/.exec(l);
+      if (o) s.online = o[1]!;
+      if (sub === "/proc/interrupts" && (/^\s+CPU0/.test(l) || /^\s*\d+:/.test(l))) s.interrupts.push(l);
+    }
+    return s;
+  });
 }
 
 export function sectionOf(all: Section[], title: string): Section {
   const s = all.find((x) => x.title === title);
   if (!s) throw new Error(`no section '${title}'`);
   return s;
-}
-
-/** "0-1,3" -> [0, 1, 3]; "" -> [] */
-export function cpuList(s: string): number[] {
-  if (s === "") return [];
-  return s.split(",").flatMap((p) => {
-    const [a, b] = p.split("-").map(Number);
-    return b === undefined ? [a!] : Array.from({ length: b - a! + 1 }, (_x, i) => a! + i);
-  });
 }
 
 /** group_cpus_evenly(n) as the capture's module printed it: n -> masks */

@@ -9,7 +9,7 @@
 // allocate (pre_vectors = 1 for nvme and virtio, plain MSI-X for e1000e) and
 // requested under the same names.
 import { expect } from "chai";
-import { readFileSync } from "node:fs";
+import { cpuList, oracleSections, oracleText } from "../../oracle.ts";
 import { createMachine, type Machine } from "../../../lib/machine.ts";
 import { IRQ_HANDLED } from "../../../lib/irq/interrupt.ts";
 import { request_irq } from "../../../lib/irq/manage.ts";
@@ -22,9 +22,7 @@ import {
   PCI_IRQ_MSIX,
 } from "../../../drivers/pci/msi/msi.ts";
 
-export function oracleText(file: string): string {
-  return readFileSync(new URL(`../../../docs/oracle/${file}`, import.meta.url), "utf8");
-}
+export { cpuList, oracleText };
 
 /** One row of a capture's state table: `25   nvme0q0   affinity 0-3   effective 3`. */
 export interface Row {
@@ -52,26 +50,22 @@ const ROW = /^(\d+)\s+(\S+)\s+affinity (\S+)\s+effective (\S+)$/;
 const TRACE = /^\s*.+-\d+\s+\[\d+\] \S+\s+[\d.]+: (\w+): (.*)$/;
 
 export function parseSections(text: string): Section[] {
-  return text
-    .split(/^### /m)
-    .slice(1)
-    .map((chunk) => {
-      const lines = chunk.split("\n");
-      const s: Section = { title: lines[0]!, trace: [], dmesg: [], table: new Map(), headers: [], lines };
-      let sub = "";
-      for (const l of lines.slice(1)) {
-        if (l.startsWith("--- ")) sub = l.slice(4);
-        const row = ROW.exec(l);
-        if (row) s.table.set(row[2]!, { irq: Number(row[1]), aff: row[3]!, eff: row[4]! });
-        if (/^\s+CPU0/.test(l)) s.headers.push(l);
-        if (sub === "trace") {
-          const t = TRACE.exec(l);
-          if (t && !t[1]!.startsWith("cpuhp_")) s.trace.push(`${t[1]!}: ${t[2]!}`);
-        }
-        if (sub === "dmesg" && /^\[/.test(l)) s.dmesg.push(l.replace(/^\[\s*\d+\.\d{6}\] /, ""));
+  return oracleSections(text).map(({ title, lines }) => {
+    const s: Section = { title, trace: [], dmesg: [], table: new Map(), headers: [], lines };
+    let sub = "";
+    for (const l of lines.slice(1)) {
+      if (l.startsWith("--- ")) sub = l.slice(4);
+      const row = ROW.exec(l);
+      if (row) s.table.set(row[2]!, { irq: Number(row[1]), aff: row[3]!, eff: row[4]! });
+      if (/^\s+CPU0/.test(l)) s.headers.push(l);
+      if (sub === "trace") {
+        const t = TRACE.exec(l);
+        if (t && !t[1]!.startsWith("cpuhp_")) s.trace.push(`${t[1]!}: ${t[2]!}`);
       }
-      return s;
-    });
+      if (sub === "dmesg" && /^\[/.test(l)) s.dmesg.push(l.replace(/^\[\s*\d+\.\d{6}\] /, ""));
+    }
+    return s;
+  });
 }
 
 /** The section whose title starts with `prefix` ("A1:", "initial state"). */
@@ -79,14 +73,6 @@ export function section(all: Section[], prefix: string): Section {
   const s = all.find((x) => x.title.startsWith(prefix));
   if (!s) throw new Error(`no section ${prefix}`);
   return s;
-}
-
-/** "0-1,3" -> [0, 1, 3] */
-export function cpuList(s: string): number[] {
-  return s.split(",").flatMap((p) => {
-    const [a, b] = p.split("-").map(Number);
-    return b === undefined ? [a!] : Array.from({ length: b - a! + 1 }, (_x, i) => a! + i);
-  });
 }
 
 const DEVICES = [

@@ -2,7 +2,7 @@
 // kernel/irq/irq_sim.c: the interrupt simulator (A55-A58), checked against
 // the Linux 6.12 oracle capture in docs/oracle/irqsim.txt.
 
-import { readFileSync } from "node:fs";
+import { oracleText } from "../../oracle.ts";
 import { expect } from "chai";
 import sinon from "sinon";
 import { createMachine, type Machine } from "../../../lib/machine.ts";
@@ -243,7 +243,7 @@ describe("lib/irq/irq_sim API and chip", () => {
 
 /** The chip calls, handler calls and step lines of one scenario of docs/oracle/irqsim.txt, normalised. */
 function oracle_scenario(name: string): string[] {
-  const text = readFileSync(new URL("../../../docs/oracle/irqsim.txt", import.meta.url), "utf8");
+  const text = oracleText("irqsim.txt");
   const out: string[] = [];
   const step = /^(.*?)\s+ret=(-?\d+) \| handled=(\d+)\/(\d+) thread=\d+ kstat=(\d+) unhandled=(\d+) \| depth=(\d+) disabled=(\d) masked=(\d) started=(\d) activated=(\d) action=(\d) \| istate=\S+([^|]*)\| line enabled=(\d) pending=(\d)$/;
   for (const line of text.split("\n")) {

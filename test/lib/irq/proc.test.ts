@@ -3,7 +3,7 @@
 // generation of Linux 6.18) and /proc/irq (C64-C66), checked against the
 // Linux 6.12 captures in docs/oracle/.
 
-import { readFileSync } from "node:fs";
+import { oracleText } from "../../oracle.ts";
 import { expect } from "chai";
 import { createMachine, type Machine } from "../../../lib/machine.ts";
 import { seq_printf, type seq_file } from "../../../lib/kernel/seq_file.ts";
@@ -32,9 +32,6 @@ function dom(x: irq_domain | number | null): irq_domain {
   return x;
 }
 
-function oracle(file: string): string {
-  return readFileSync(new URL(`../../../docs/oracle/${file}`, import.meta.url), "utf8");
-}
 
 /** A linear domain whose map() installs `chip` with handle_edge_irq named "edge". */
 async function edge_domain(name: string, chip: irq_chip, size = 64): Promise<irq_domain> {
@@ -151,7 +148,7 @@ describe("lib/irq/proc /proc/interrupts", () => {
   });
 
   it("C61 the classic (<= v6.10) layout is not irqlab's: a Linux 6.12 row differs only by the space before the chip", async () => {
-    const base = oracle("baseline.txt");
+    const base = oracleText("baseline.txt");
     const want = base.split("\n").filter((l) => /^ {2}0:|^ 25:/.test(l)).slice(0, 2);
     expect(want).to.have.length(2);
     const m = await boot();
@@ -274,7 +271,7 @@ describe("lib/irq/proc /proc/irq", () => {
   });
 
   it("C65 C66 reads and writes match the Linux 6.12 capture for an MSI-X vector (baseline.txt, vector 25)", async () => {
-    const base = oracle("baseline.txt");
+    const base = oracleText("baseline.txt");
     const blocks = base.split("### vector 25 (nvme0q0)\n").slice(1).map((b) => b.split("\n").slice(0, 5).join("\n"));
     expect(blocks).to.have.length(4);
     const m = await boot();
@@ -304,7 +301,7 @@ describe("lib/irq/proc /proc/irq", () => {
   });
 
   it("C66 writes fail with -EPERM for managed, per-CPU or affinity-less interrupts, as in the capture", async () => {
-    const base = oracle("baseline.txt");
+    const base = oracleText("baseline.txt");
     expect(base).to.include("$ echo 2 > /proc/irq/26/smp_affinity\nsh: write error: Operation not permitted");
     const m = await boot();
     const irqs: number[] = [];

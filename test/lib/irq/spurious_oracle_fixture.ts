@@ -8,7 +8,7 @@
 // of a scenario in the module's order and compares irqlab's dmesg section
 // with the capture's, line by line, after normalize().
 
-import { readFileSync } from "node:fs";
+import { oracleText } from "../../oracle.ts";
 import { pr_info } from "../../../lib/kernel/printk.ts";
 import { msleep } from "../../../lib/kernel/delay.ts";
 import { jiffies } from "../../../lib/kernel/jiffies.ts";
@@ -389,7 +389,7 @@ export class Rig {
 
 /** The lines of one `### title` section of a capture in docs/oracle (the title up to its end, or a prefix of it). */
 export function captureSection(file: string, title: string): string[] {
-  const text = readFileSync(new URL(`../../../docs/oracle/${file}`, import.meta.url), "utf8").split("\n");
+  const text = oracleText(file).split("\n");
   const start = text.findIndex((l) => l.startsWith(`### ${title}`));
   if (start < 0) throw new Error(`no section '### ${title}' in ${file}`);
   const out: string[] = [];

@@ -14,7 +14,7 @@ import { might_sleep, per_cpu, PF_KTHREAD, type task_struct } from "./sched.ts";
 import { local_irq_disable, local_irq_enable } from "./context.ts";
 import { pr_info } from "./printk.ts";
 import { migrate_timers_from } from "./timer.ts";
-import { workqueue_offline_cpu, workqueue_online_cpu } from "./workqueue.ts";
+import { workqueue_online_cpu } from "./workqueue.ts";
 import { hw_platform } from "./io.ts";
 import { setup_local_APIC } from "./apic.ts";
 
@@ -39,7 +39,7 @@ export function cpuhp_setup_state(s: cpuhp_state): void {
 
 /**
  * Per-CPU smpboot threads (ksoftirqd/N) are parked while their CPU is
- * offline. Per-CPU kworkers are not: workqueue_offline_cpu() unbinds them.
+ * offline. Per-CPU kworkers are not: unbind_workers() lets them move.
  */
 function is_percpu_kthread(t: task_struct): boolean {
   return (t.flags & PF_KTHREAD) !== 0 && /^ksoftirqd\//.test(t.comm);
@@ -77,11 +77,11 @@ function __remove_cpu(cpu: number): number {
     c.irqsEnabled = false;
   });
   c.online = false;
-  // the CPU is dead: move what ran there. Linux unbinds the CPU's kworkers
-  // earlier (CPUHP_AP_WORKQUEUE_ONLINE, before take_cpu_down()); none of
-  // them can have run in between, so moving them here is the same.
+  // the CPU is dead: move what ran there (sched_cpu_dying()). Its kworkers
+  // go with the rest: workqueue_offline_cpu() -> unbind_workers() made them
+  // unbound earlier (CPUHP_AP_WORKQUEUE_ONLINE, before take_cpu_down()), and
+  // none of them can have run in between.
   const target = cpumask_first(cpu_online_mask());
-  workqueue_offline_cpu(cpu, target);
   migrate_timers_from(cpu, target);
   for (const t of sim.tasks) {
     const kt = t as task_struct;

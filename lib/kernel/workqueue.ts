@@ -174,16 +174,6 @@ function create_worker(pool: worker_pool): worker {
   return w;
 }
 
-// kernel/workqueue.c: workqueue_offline_cpu() -> unbind_workers(): the
-// outgoing CPU's pools become POOL_DISASSOCIATED and their workers, no longer
-// bound, keep running the pools' work on an online CPU (`target`)
-export function workqueue_offline_cpu(cpu: number, target: number): void {
-  for (const pool of ws().pools.values()) {
-    if (pool.cpu !== cpu) continue;
-    for (const w of pool.workers) K.sim.migrate(w.task, K.sim.cpus[target]!);
-  }
-}
-
 // kernel/workqueue.c: workqueue_online_cpu() -> rebind_workers(): the CPU's
 // workers are bound to it again
 export function workqueue_online_cpu(cpu: number): void {
